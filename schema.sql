@@ -1,0 +1,35 @@
+-- Switchboard's database schema, as an ordered list of migrations.
+--
+-- Each section headed `-- version N` runs once, inside one transaction, on a database whose
+-- PRAGMA user_version is below N; user_version is then set to N. To change the schema, append
+-- a new section: never edit one that has shipped, since existing files have already run it.
+
+-- version 1
+CREATE TABLE accounts (
+    sid           TEXT PRIMARY KEY NOT NULL,
+    -- 1 for a top-level account; at most 3.
+    level         INTEGER NOT NULL CHECK (level BETWEEN 1 AND 3),
+    -- The parent; a top-level account owns itself.
+    owner_sid     TEXT NOT NULL,
+    -- The level-1 ancestor (or the account itself at level 1) and the level-2 ancestor (or the
+    -- account itself at level 2; NULL at level 1). With the depth limit, these two columns
+    -- name every ancestor, and "the subtree of X" is one indexed equality.
+    root_sid      TEXT NOT NULL,
+    branch_sid    TEXT,
+    -- Lowercase; NULL for an API-only account.
+    email         TEXT UNIQUE,
+    friendly_name TEXT NOT NULL,
+    role          TEXT NOT NULL CHECK (role IN ('Administrator', 'Developer', 'ProvisioningAgent')),
+    -- The account's own status; the one shown also depends on its ancestors.
+    status        TEXT NOT NULL CHECK (status IN ('active', 'suspended', 'closed', 'uninitialized')),
+    -- bcrypt of a keyed pre-hash of the password; NULL for an API-only account.
+    password_hash TEXT,
+    -- Random per password change; the AuthToken is an HMAC over it under the key file.
+    token_salt    TEXT NOT NULL,
+    -- Unix seconds, UTC.
+    date_created  INTEGER NOT NULL,
+    date_updated  INTEGER NOT NULL
+);
+-- Listings walk these in creation order, for a top-level and for a level-2 Administrator.
+CREATE INDEX accounts_by_root ON accounts (root_sid, date_created, sid);
+CREATE INDEX accounts_by_branch ON accounts (branch_sid, date_created, sid);

@@ -1,0 +1,86 @@
+//! The command line: every flag also reads a `SWITCHBOARD_*` environment variable.
+
+use std::path::PathBuf;
+
+use clap::Parser;
+
+use crate::config::{default_key_file, Config};
+use crate::domain::account::Email;
+use crate::store::SyncMode;
+
+#[derive(Parser, Debug)]
+#[command(
+    name = "switchboard",
+    version,
+    about = "Serves the Restcomm-compatible Accounts API from an embedded SQLite database.",
+    after_help = "Environment only (never a flag, so it stays out of `ps`):\n  \
+        SWITCHBOARD_ADMIN_PASSWORD  the first administrator's password, used on the first start \
+        only [default: random, printed once]\n\nRUST_LOG sets the log level (default: info)."
+)]
+pub struct Cli {
+    /// The SQLite database file, created on first start
+    #[arg(
+        long,
+        env = "SWITCHBOARD_DB",
+        value_name = "PATH",
+        default_value = "./switchboard.db"
+    )]
+    db: PathBuf,
+
+    /// Where to listen for HTTP
+    #[arg(
+        long,
+        env = "SWITCHBOARD_LISTEN",
+        value_name = "ADDR:PORT",
+        default_value = "127.0.0.1:8080"
+    )]
+    listen: String,
+
+    /// The installation key that AuthTokens derive from [default: the database path + .key]
+    #[arg(long, env = "SWITCHBOARD_KEY_FILE", value_name = "PATH")]
+    key_file: Option<PathBuf>,
+
+    /// The first administrator's email address, used on the first start only
+    #[arg(long, env = "SWITCHBOARD_ADMIN_EMAIL", value_name = "EMAIL", default_value = Config::DEFAULT_ADMIN_EMAIL)]
+    admin_email: String,
+
+    /// bcrypt cost for password hashes (4 to 31)
+    #[arg(long, env = "SWITCHBOARD_BCRYPT_COST", value_name = "N", default_value_t = 12,
+          value_parser = clap::value_parser!(u32).range(4..=31))]
+    bcrypt_cost: u32,
+
+    /// HTTP worker threads [default: the number of cores]
+    #[arg(long, env = "SWITCHBOARD_WORKERS", value_name = "N",
+          value_parser = clap::value_parser!(u16).range(1..=1024))]
+    workers: Option<u16>,
+
+    /// full: an answered write survives power loss; normal: faster, may lose the last writes
+    /// on power loss
+    #[arg(long, env = "SWITCHBOARD_SYNC", value_name = "MODE", default_value = "full",
+          value_parser = ["full", "normal"])]
+    sync: String,
+}
+
+impl Cli {
+    pub fn into_config(self) -> Result<Config, String> {
+        let admin_email =
+            Email::parse(&self.admin_email).map_err(|e| format!("--admin-email: {}", e.reason))?;
+        let mut config = Config::new(self.db.clone());
+        config.key_file = self.key_file.unwrap_or_else(|| default_key_file(&self.db));
+        config.listen = self.listen;
+        config.admin_email = admin_email;
+        config.admin_password = std::env::var("SWITCHBOARD_ADMIN_PASSWORD")
+            .ok()
+            .filter(|p| !p.is_empty());
+        config.bcrypt_cost = self.bcrypt_cost;
+        if let Some(workers) = self.workers {
+            config.workers = usize::from(workers);
+        }
+        config.sync = if self.sync == "normal" {
+            SyncMode::Normal
+        } else {
+            SyncMode::Full
+        };
+        Ok(config)
+    }
+}

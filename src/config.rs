@@ -1,0 +1,50 @@
+//! The validated settings the server starts from.
+
+use std::path::PathBuf;
+
+use crate::domain::account::Email;
+use crate::domain::service::ThrottleLimits;
+use crate::store::SyncMode;
+
+#[derive(Clone, Debug)]
+pub struct Config {
+    pub db_path: PathBuf,
+    /// `ADDR:PORT`; port 0 picks a free port (the tests use it).
+    pub listen: String,
+    pub key_file: PathBuf,
+    /// Used only on the first start, when the database is empty.
+    pub admin_email: Email,
+    /// Used only on the first start; `None` generates one and prints it once.
+    pub admin_password: Option<String>,
+    pub bcrypt_cost: u32,
+    pub workers: usize,
+    pub sync: SyncMode,
+    pub throttle: ThrottleLimits,
+}
+
+impl Config {
+    pub const DEFAULT_ADMIN_EMAIL: &'static str = "administrator@company.com";
+
+    /// The defaults of the command line for a database at `db_path`.
+    pub fn new(db_path: PathBuf) -> Config {
+        Config {
+            key_file: default_key_file(&db_path),
+            db_path,
+            listen: "127.0.0.1:8080".into(),
+            admin_email: Email::parse(Self::DEFAULT_ADMIN_EMAIL)
+                .expect("the default email is valid"),
+            admin_password: None,
+            bcrypt_cost: 12,
+            workers: std::thread::available_parallelism().map_or(1, |n| n.get()),
+            sync: SyncMode::Full,
+            throttle: ThrottleLimits::default(),
+        }
+    }
+}
+
+/// The database path with `.key` appended.
+pub fn default_key_file(db_path: &std::path::Path) -> PathBuf {
+    let mut name = db_path.as_os_str().to_owned();
+    name.push(".key");
+    PathBuf::from(name)
+}

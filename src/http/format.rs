@@ -1,0 +1,392 @@
+//! The wire formats: JSON or XML chosen per request, the account representation, the paging
+//! envelope, the error body, and RFC 2822 dates.
+
+use std::fmt::Write as _;
+
+use actix_web::http::header::ACCEPT;
+use actix_web::HttpRequest;
+use serde::Serialize;
+
+use crate::domain::account::{Account, UnixTime};
+use crate::domain::service::{ListFilters, Listing, PageLink};
+
+pub const API_ROOT: &str = "/restcomm";
+pub const VERSION: &str = "2012-04-24";
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Format {
+    Json,
+    Xml,
+}
+
+impl Format {
+    /// JSON when any path segment ends in `.json` or `Accept` mentions json; XML otherwise,
+    /// as Restcomm does.
+    pub fn of(req: &HttpRequest) -> Format {
+        let suffix = req
+            .path()
+            .split('/')
+            .any(|segment| segment.ends_with(".json"));
+        let accept = req
+            .headers()
+            .get(ACCEPT)
+            .and_then(|value| value.to_str().ok())
+            .is_some_and(|value| value.to_ascii_lowercase().contains("json"));
+        if suffix || accept {
+            Format::Json
+        } else {
+            Format::Xml
+        }
+    }
+
+    pub fn content_type(self) -> &'static str {
+        match self {
+            Format::Json => "application/json; charset=utf-8",
+            Format::Xml => "application/xml; charset=utf-8",
+        }
+    }
+
+    fn suffix(self) -> &'static str {
+        match self {
+            Format::Json => ".json",
+            Format::Xml => "",
+        }
+    }
+}
+
+/// `Tue, 24 Apr 2012 22:51:29 +0000`
+pub fn rfc2822(time: UnixTime) -> String {
+    const DAYS: [&str; 7] = ["Sun", "Mon", "Tue", "Wed", "Thu", "Fri", "Sat"];
+    const MONTHS: [&str; 12] = [
+        "Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec",
+    ];
+    let (year, month, day, hour, minute, second) = time.civil();
+    format!(
+        "{}, {day:02} {} {year:04} {hour:02}:{minute:02}:{second:02} +0000",
+        DAYS[time.weekday() as usize],
+        MONTHS[month as usize - 1]
+    )
+}
+
+/// The account's URI relative to the `/restcomm` root.
+pub fn account_uri(sid: &str, format: Format) -> String {
+    format!("/{VERSION}/Accounts/{sid}{}", format.suffix())
+}
+
+/// Restcomm's ten, in order: (XML element, path below the account).
+const SUBRESOURCES: [(&str, &str); 10] = [
+    ("AvailablePhoneNumbers", "AvailablePhoneNumbers"),
+    ("Calls", "Calls"),
+    ("Conferences", "Conferences"),
+    ("IncomingPhoneNumbers", "IncomingPhoneNumbers"),
+    ("Notifications", "Notifications"),
+    ("OutgoingCallerIds", "OutgoingCallerIds"),
+    ("Recordings", "Recordings"),
+    ("Sandbox", "Sandbox"),
+    ("SMSMessages", "SMS/Messages"),
+    ("Transcriptions", "Transcriptions"),
+];
+
+#[derive(Serialize)]
+struct AccountJson<'a> {
+    sid: &'a str,
+    owner_account_sid: &'a str,
+    friendly_name: &'a str,
+    email_address: Option<&'a str>,
+    #[serde(rename = "type")]
+    kind: &'static str,
+    status: &'static str,
+    role: &'static str,
+    date_created: String,
+    date_updated: String,
+    auth_token: &'a str,
+    uri: String,
+    subresource_uris: SubresourceUris,
+}
+
+/// A struct rather than a map, so the keys keep Restcomm's order.
+#[derive(Serialize)]
+struct SubresourceUris {
+    available_phone_numbers: String,
+    calls: String,
+    conferences: String,
+    incoming_phone_numbers: String,
+    notifications: String,
+    outgoing_caller_ids: String,
+    recordings: String,
+    sandbox: String,
+    sms_messages: String,
+    transcriptions: String,
+}
+
+impl SubresourceUris {
+    fn of(sid: &str) -> SubresourceUris {
+        let uri = |path: &str| format!("/{VERSION}/Accounts/{sid}/{path}.json");
+        SubresourceUris {
+            available_phone_numbers: uri("AvailablePhoneNumbers"),
+            calls: uri("Calls"),
+            conferences: uri("Conferences"),
+            incoming_phone_numbers: uri("IncomingPhoneNumbers"),
+            notifications: uri("Notifications"),
+            outgoing_caller_ids: uri("OutgoingCallerIds"),
+            recordings: uri("Recordings"),
+            sandbox: uri("Sandbox"),
+            sms_messages: uri("SMS/Messages"),
+            transcriptions: uri("Transcriptions"),
+        }
+    }
+}
+
+fn account_json<'a>(account: &'a Account, token: &'a str) -> AccountJson<'a> {
+    let sid = account.sid.as_str();
+    AccountJson {
+        sid,
+        owner_account_sid: account.owner().as_str(),
+        friendly_name: account.friendly_name.as_str(),
+        email_address: account.email.as_ref().map(|email| email.as_str()),
+        kind: "Full",
+        status: account.status().as_str(),
+        role: account.role.as_str(),
+        date_created: rfc2822(account.created),
+        date_updated: rfc2822(account.updated),
+        auth_token: token,
+        uri: account_uri(sid, Format::Json),
+        subresource_uris: SubresourceUris::of(sid),
+    }
+}
+
+fn account_xml(out: &mut String, account: &Account, token: &str) {
+    let sid = account.sid.as_str();
+    let fields: [(&str, &str); 10] = [
+        ("Sid", sid),
+        ("OwnerAccountSid", account.owner().as_str()),
+        ("FriendlyName", account.friendly_name.as_str()),
+        (
+            "EmailAddress",
+            account.email.as_ref().map_or("", |email| email.as_str()),
+        ),
+        ("Type", "Full"),
+        ("Status", account.status().as_str()),
+        ("Role", account.role.as_str()),
+        ("DateCreated", &rfc2822(account.created)),
+        ("DateUpdated", &rfc2822(account.updated)),
+        ("AuthToken", token),
+    ];
+    out.push_str("<Account>");
+    for (name, value) in fields {
+        element(out, name, value);
+    }
+    element(out, "Uri", &account_uri(sid, Format::Xml));
+    out.push_str("<SubresourceUris>");
+    for (name, path) in SUBRESOURCES {
+        element(out, name, &format!("/{VERSION}/Accounts/{sid}/{path}"));
+    }
+    out.push_str("</SubresourceUris></Account>");
+}
+
+const XML_PROLOGUE: &str = "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n<RestcommResponse>";
+const XML_EPILOGUE: &str = "</RestcommResponse>";
+
+pub fn account_body(format: Format, account: &Account, token: &str) -> String {
+    match format {
+        Format::Json => to_json(&account_json(account, token)),
+        Format::Xml => {
+            let mut out = String::from(XML_PROLOGUE);
+            account_xml(&mut out, account, token);
+            out.push_str(XML_EPILOGUE);
+            out
+        }
+    }
+}
+
+#[derive(Serialize)]
+struct ListJson<'a> {
+    accounts: Vec<AccountJson<'a>>,
+    page: u64,
+    page_size: usize,
+    start: u64,
+    end: i64,
+    uri: String,
+    first_page_uri: String,
+    previous_page_uri: Option<String>,
+    next_page_uri: Option<String>,
+}
+
+/// `token` gives each listed account's AuthToken.
+pub fn list_body(format: Format, listing: &Listing, token: impl Fn(&Account) -> String) -> String {
+    let start = listing.this.page * listing.page_size as u64;
+    let end = start as i64 + listing.accounts.len() as i64 - 1;
+    let uri = |link: &PageLink| page_uri(format, &listing.filters, listing.page_size, link);
+    let this_uri = uri(&listing.this);
+    let first_uri = uri(&PageLink {
+        page: 0,
+        token: None,
+    });
+    let previous_uri = listing.previous.as_ref().map(uri);
+    let next_uri = listing.next.as_ref().map(uri);
+    let tokens: Vec<String> = listing.accounts.iter().map(token).collect();
+    match format {
+        Format::Json => to_json(&ListJson {
+            accounts: listing
+                .accounts
+                .iter()
+                .zip(&tokens)
+                .map(|(a, t)| account_json(a, t))
+                .collect(),
+            page: listing.this.page,
+            page_size: listing.page_size,
+            start,
+            end,
+            uri: this_uri,
+            first_page_uri: first_uri,
+            previous_page_uri: previous_uri,
+            next_page_uri: next_uri,
+        }),
+        Format::Xml => {
+            let mut out = String::from(XML_PROLOGUE);
+            let attributes = [
+                ("page", listing.this.page.to_string()),
+                ("pagesize", listing.page_size.to_string()),
+                ("start", start.to_string()),
+                ("end", end.to_string()),
+                ("uri", this_uri),
+                ("firstpageuri", first_uri),
+                ("previouspageuri", previous_uri.unwrap_or_default()),
+                ("nextpageuri", next_uri.unwrap_or_default()),
+            ];
+            out.push_str("<Accounts");
+            for (name, value) in attributes {
+                let _ = write!(out, " {name}=\"{}\"", escape(&value));
+            }
+            out.push('>');
+            for (account, token) in listing.accounts.iter().zip(&tokens) {
+                account_xml(&mut out, account, token);
+            }
+            out.push_str("</Accounts>");
+            out.push_str(XML_EPILOGUE);
+            out
+        }
+    }
+}
+
+/// A page's URI, keeping the filters and the page size so that following it lists the same
+/// thing; pages after the first carry the token that makes them as cheap as the first.
+fn page_uri(format: Format, filters: &ListFilters, page_size: usize, link: &PageLink) -> String {
+    let mut uri = format!("/{VERSION}/Accounts{}?", format.suffix());
+    let filters = [
+        (
+            "FriendlyName",
+            filters.friendly_name.as_ref().map(|f| f.as_str()),
+        ),
+        ("Status", filters.status.map(|s| s.as_str())),
+        ("EmailAddress", filters.email.as_ref().map(|e| e.as_str())),
+    ];
+    for (name, value) in filters {
+        if let Some(value) = value {
+            let _ = write!(uri, "{name}={}&", percent_encode(value));
+        }
+    }
+    let _ = write!(uri, "PageSize={page_size}&Page={}", link.page);
+    if let Some(token) = &link.token {
+        let _ = write!(uri, "&PageToken={}", percent_encode(token));
+    }
+    uri
+}
+
+#[derive(Serialize)]
+struct ErrorJson<'a> {
+    code: u32,
+    message: &'a str,
+    more_info: String,
+    status: u16,
+}
+
+pub fn more_info(code: u32) -> String {
+    format!("https://www.twilio.com/docs/errors/{code}")
+}
+
+pub fn error_body(format: Format, code: u32, message: &str, status: u16) -> String {
+    match format {
+        Format::Json => to_json(&ErrorJson {
+            code,
+            message,
+            more_info: more_info(code),
+            status,
+        }),
+        Format::Xml => {
+            let mut out = String::from(XML_PROLOGUE);
+            out.push_str("<RestException>");
+            element(&mut out, "Code", &code.to_string());
+            element(&mut out, "Message", message);
+            element(&mut out, "MoreInfo", &more_info(code));
+            element(&mut out, "Status", &status.to_string());
+            out.push_str("</RestException>");
+            out.push_str(XML_EPILOGUE);
+            out
+        }
+    }
+}
+
+fn to_json(value: &impl Serialize) -> String {
+    // Serializing plain structs of strings and numbers cannot fail.
+    serde_json::to_string(value).unwrap_or_default()
+}
+
+fn element(out: &mut String, name: &str, value: &str) {
+    if value.is_empty() {
+        let _ = write!(out, "<{name}/>");
+    } else {
+        let _ = write!(out, "<{name}>{}</{name}>", escape(value));
+    }
+}
+
+fn escape(text: &str) -> String {
+    let mut out = String::with_capacity(text.len());
+    for c in text.chars() {
+        match c {
+            '&' => out.push_str("&amp;"),
+            '<' => out.push_str("&lt;"),
+            '>' => out.push_str("&gt;"),
+            '"' => out.push_str("&quot;"),
+            '\'' => out.push_str("&apos;"),
+            c => out.push(c),
+        }
+    }
+    out
+}
+
+fn percent_encode(text: &str) -> String {
+    let mut out = String::with_capacity(text.len());
+    for byte in text.bytes() {
+        if byte.is_ascii_alphanumeric() || b"-._~".contains(&byte) {
+            out.push(byte as char);
+        } else {
+            let _ = write!(out, "%{byte:02X}");
+        }
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn dates_are_rfc2822_with_zero_padded_day() {
+        assert_eq!(
+            rfc2822(UnixTime(1_335_307_889)),
+            "Tue, 24 Apr 2012 22:51:29 +0000"
+        );
+        assert_eq!(rfc2822(UnixTime(0)), "Thu, 01 Jan 1970 00:00:00 +0000");
+    }
+
+    #[test]
+    fn xml_escapes_markup() {
+        assert_eq!(escape("a<b>&\"c'"), "a&lt;b&gt;&amp;&quot;c&apos;");
+    }
+
+    #[test]
+    fn percent_encoding_keeps_unreserved_only() {
+        assert_eq!(percent_encode("a b@c/é"), "a%20b%40c%2F%C3%A9");
+    }
+}

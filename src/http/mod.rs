@@ -1,0 +1,8 @@
+//! Everything that knows HTTP: routes, credentials, formats and error bodies.
+
+mod accounts;
+mod auth;
+mod error;
+mod form;
+pub mod format;
+pub mod routes;

@@ -1,0 +1,26 @@
+//! The route table: everything the server answers, at a glance.
+
+use actix_web::web;
+
+use super::accounts;
+
+pub fn configure(cfg: &mut web::ServiceConfig) {
+    cfg.route("/health", web::get().to(accounts::health))
+        .service(
+            web::scope("/restcomm/2012-04-24")
+                .service(
+                    web::resource(["/Accounts", "/Accounts.json"])
+                        .route(web::get().to(accounts::list))
+                        .route(web::post().to(accounts::create))
+                        .default_service(web::to(accounts::collection_method_not_allowed)),
+                )
+                .service(
+                    web::resource(["/Accounts/{id}", "/Accounts.json/{id}"])
+                        .route(web::get().to(accounts::fetch))
+                        .route(web::post().to(accounts::update))
+                        .route(web::put().to(accounts::update))
+                        .default_service(web::to(accounts::item_method_not_allowed)),
+                ),
+        )
+        .default_service(web::to(accounts::no_route));
+}

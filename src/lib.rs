@@ -1,0 +1,11 @@
+//! Switchboard: the Restcomm-compatible Accounts API over embedded SQLite.
+//!
+//! Layers point one way: `http` -> `domain` <- `store`. The domain holds the rules and the
+//! storage traits; the store implements them with SQLite; `startup` wires them together.
+
+pub mod cli;
+pub mod config;
+pub mod domain;
+pub mod http;
+pub mod startup;
+pub mod store;
