@@ -41,3 +41,8 @@ fn main() -> ExitCode {
         }
     })
 }
+
+/// Every response allocates its body and a few strings per account; mimalloc's thread-local
+/// free lists make those allocations markedly cheaper than the system allocator's.
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
