@@ -2,10 +2,14 @@
 
 use actix_web::web;
 
-use super::accounts;
+use super::{accounts, console};
 
 pub fn configure(cfg: &mut web::ServiceConfig) {
     cfg.route("/health", web::get().to(accounts::health))
+        .route("/", web::get().to(console::to_console))
+        .route("/console", web::get().to(console::to_console))
+        .route("/console/", web::get().to(console::asset))
+        .route("/console/{file}", web::get().to(console::asset))
         .service(
             web::scope("/restcomm/2012-04-24")
                 .service(
