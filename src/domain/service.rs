@@ -201,9 +201,7 @@ impl AccountService {
 
     pub fn fetch(&self, caller: &Account, id: &str) -> Result<Account, DomainError> {
         let reader = self.store.reader()?;
-        let target = find_visible(&*reader, caller, id)?;
-        require_may_act(caller, &target)?;
-        Ok(target)
+        target_for(&*reader, caller, id)
     }
 
     pub async fn update(
@@ -239,8 +237,7 @@ impl AccountService {
         let caller_sid = caller.sid.clone();
         self.write(Box::new(move |tx| {
             let caller = current_caller(&*tx, &caller_sid)?;
-            let target = find_visible(&*tx, &caller, target.as_str())?;
-            require_may_act(&caller, &target)?;
+            let target = target_for(&*tx, &caller, target.as_str())?;
             let plan = plan_update(&caller, &target, &form)?;
             if plan.changes_nothing(&target) {
                 return Ok(target);
@@ -312,6 +309,12 @@ impl AccountService {
             },
             _ => Scope::Itself(caller.sid.clone()),
         };
+        // One extra row going forwards tells whether a next page exists.
+        let limit = if matches!(token, Some(PageToken::Before(_))) {
+            page_size
+        } else {
+            page_size + 1
+        };
         let mut query = ListQuery {
             scope,
             friendly_name: filters.friendly_name.clone(),
@@ -322,7 +325,7 @@ impl AccountService {
                 Some(PageToken::Before(cursor)) => Position::Before(cursor.clone()),
                 None => Position::Offset(page * page_size as u64),
             },
-            limit: page_size + 1,
+            limit,
         };
         let reader = self.store.reader()?;
         let mut accounts = reader.list(&query)?;
@@ -479,11 +482,22 @@ fn require_active(caller: &Account) -> Result<(), DomainError> {
     }
 }
 
-/// An uninitialized account may only touch itself; the finer limit is in [`plan_update`].
-fn require_may_act(caller: &Account, target: &Account) -> Result<(), DomainError> {
+/// The account `id` names, as `caller` may act on it. An uninitialized caller may only touch
+/// itself (the finer limit is in [`plan_update`]); anything else it asks for is refused as
+/// not active rather than not found.
+fn target_for(
+    reader: &dyn AccountRead,
+    caller: &Account,
+    id: &str,
+) -> Result<Account, DomainError> {
+    let found = find_visible(reader, caller, id);
     match caller.status() {
-        Status::Uninitialized if target.sid == caller.sid => Ok(()),
-        _ => require_active(caller),
+        Status::Active => found,
+        Status::Uninitialized => found
+            .ok()
+            .filter(|target| target.sid == caller.sid)
+            .ok_or(DomainError::CallerNotActive),
+        Status::Suspended | Status::Closed => Err(DomainError::CallerNotActive),
     }
 }
 

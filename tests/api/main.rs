@@ -2,4 +2,10 @@
 
 mod helpers;
 
+mod auth;
+mod create;
+mod errors;
 mod fetch;
+mod list;
+mod status;
+mod update;
