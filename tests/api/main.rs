@@ -8,4 +8,5 @@ mod errors;
 mod fetch;
 mod list;
 mod status;
+mod storage;
 mod update;
