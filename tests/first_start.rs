@@ -361,14 +361,21 @@ fn a_busy_port_ends_the_process_with_one_line() {
 #[test]
 fn a_corrupt_database_ends_the_process_with_one_line_and_is_left_as_it_was() {
     let dir = tempfile::tempdir().unwrap();
-    let junk = b"this is not a SQLite database, just some bytes that must stay exactly as they are".repeat(64);
+    let junk = b"this is not a SQLite database, just some bytes that must stay exactly as they are"
+        .repeat(64);
     std::fs::write(dir.path().join("switchboard.db"), &junk).unwrap();
     let output = command(dir.path()).output().unwrap();
     assert!(!output.status.success());
     let stderr = String::from_utf8_lossy(&output.stderr);
     assert_eq!(stderr.lines().count(), 1, "{stderr}");
     assert!(stderr.contains("not a SQLite database"), "{stderr}");
-    assert!(!stderr.contains(&dir.path().display().to_string()), "no path in the message");
-    assert_eq!(std::fs::read(dir.path().join("switchboard.db")).unwrap(), junk);
+    assert!(
+        !stderr.contains(&dir.path().display().to_string()),
+        "no path in the message"
+    );
+    assert_eq!(
+        std::fs::read(dir.path().join("switchboard.db")).unwrap(),
+        junk
+    );
     assert!(!dir.path().join("switchboard.db.key").exists());
 }

@@ -579,12 +579,18 @@ fn plan_update(
         .as_deref()
         .map(|raw| Password::parse(raw, target.email.as_ref()))
         .transpose()?;
-    if target.password_hash.is_none() && target.email.is_none() && password.is_some() {
+    if target.email.is_none() && password.is_some() {
         return Err(Invalid::new("Password", "cannot be set on an API-only account").into());
     }
     // Sending the current value is no change: SDKs echo whole objects back.
     let role = role.filter(|role| *role != target.role);
     let status = status.filter(|status| *status != target.own_status);
+    if status == Some(Status::Uninitialized) && target.email.is_none() {
+        // It could never leave that status: an API-only account has no password to set.
+        return Err(
+            Invalid::new("Status", "cannot be uninitialized for an API-only account").into(),
+        );
+    }
     if target.sid == caller.sid && (role.is_some() || status.is_some()) {
         return Err(match caller.status() {
             Status::Uninitialized => DomainError::CallerNotActive,

@@ -105,6 +105,13 @@ fn twilio_style_create_makes_an_api_only_account() {
         &[("Password", "now with a password")],
     );
     set_password.assert_error(400, 20001);
+    let uninitialized = app.post(
+        &format!("/Accounts/{sid}.json"),
+        &app.admin_auth(),
+        &[("Status", "uninitialized")],
+    );
+    uninitialized.assert_error(400, 20001);
+    assert_eq!(app.fetch(&app.admin_auth(), sid)["status"], "active");
 }
 
 #[test]
