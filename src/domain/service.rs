@@ -416,7 +416,7 @@ impl AccountService {
 
     async fn hash(&self, password: &Password) -> Result<NewSecret, DomainError> {
         let credentials = Arc::clone(&self.credentials);
-        let password = Password::parse(password.expose(), None)?;
+        let password = password.clone();
         let hash = blocking(move || credentials.hash_password(&password)).await?;
         let password_hash = Some(hash.map_err(DomainError::Internal)?);
         Ok(NewSecret {

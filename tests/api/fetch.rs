@@ -204,12 +204,7 @@ fn json_suffix_in_any_segment_or_accept_header_selects_json() {
 #[test]
 fn administrators_read_their_whole_subtree_and_nothing_else() {
     let app = spawn_app();
-    let child = app.create_member(
-        &app.admin_auth(),
-        "child@example.com",
-        &[("Role", "Administrator")],
-    );
-    let grandchild = app.create_member(&child.token_auth(), "grandchild@example.com", &[]);
+    let (child, grandchild) = app.create_family();
     let sibling = app.create_member(
         &app.admin_auth(),
         "sibling@example.com",
@@ -219,7 +214,7 @@ fn administrators_read_their_whole_subtree_and_nothing_else() {
     let seen = app.fetch(&app.admin_auth(), &grandchild.sid);
     assert_eq!(seen["owner_account_sid"], child.sid.as_str());
     assert_eq!(seen["auth_token"], grandchild.token.as_str());
-    app.fetch(&child.token_auth(), "grandchild@example.com");
+    app.fetch(&child.token_auth(), "child@example.com");
 
     let missing = app.get(
         "/Accounts/AC00000000000000000000000000000000.json",
@@ -247,12 +242,7 @@ fn administrators_read_their_whole_subtree_and_nothing_else() {
 #[test]
 fn a_developer_sees_itself_alone_even_with_descendants() {
     let app = spawn_app();
-    let child = app.create_member(
-        &app.admin_auth(),
-        "child@example.com",
-        &[("Role", "Administrator")],
-    );
-    let grandchild = app.create_member(&child.token_auth(), "grandchild@example.com", &[]);
+    let (child, grandchild) = app.create_family();
     let demoted = app.post(
         &format!("/Accounts/{}.json", child.sid),
         &app.admin_auth(),

@@ -269,6 +269,17 @@ impl TestApp {
         }
     }
 
+    /// An Administrator below the first administrator, and a Developer below that one.
+    pub fn create_family(&self) -> (Member, Member) {
+        let parent = self.create_member(
+            &self.admin_auth(),
+            "parent@example.com",
+            &[("Role", "Administrator")],
+        );
+        let child = self.create_member(&parent.token_auth(), "child@example.com", &[]);
+        (parent, child)
+    }
+
     /// The account as `auth` sees it, in JSON.
     pub fn fetch(&self, auth: &Auth, id: &str) -> Value {
         let reply = self.get(&format!("/Accounts/{id}.json"), auth);

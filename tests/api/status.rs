@@ -15,21 +15,10 @@ fn set_status(app: &TestApp, auth: &Auth, sid: &str, status: &str) -> Reply {
     app.post(&path(sid), auth, &[("Status", status)])
 }
 
-/// admin -> parent (Administrator) -> child, and the parent's sibling.
-fn family(app: &TestApp) -> (Member, Member) {
-    let parent = app.create_member(
-        &app.admin_auth(),
-        "parent@example.com",
-        &[("Role", "Administrator")],
-    );
-    let child = app.create_member(&parent.token_auth(), "child@example.com", &[]);
-    (parent, child)
-}
-
 #[test]
 fn closing_is_final_and_closes_the_subtree() {
     let app = spawn_app();
-    let (parent, child) = family(&app);
+    let (parent, child) = app.create_family();
     let reply = set_status(&app, &app.admin_auth(), &parent.sid, "closed");
     assert_eq!(reply.status, 200, "{}", reply.body);
     assert_eq!(reply.json()["status"], "closed");
@@ -58,7 +47,7 @@ fn closing_is_final_and_closes_the_subtree() {
 #[test]
 fn suspension_hides_the_subtree_and_reactivation_gives_each_its_own_status_back() {
     let app = spawn_app();
-    let (parent, child) = family(&app);
+    let (parent, child) = app.create_family();
     let grandchild_sibling = app.create_member(&parent.token_auth(), "own@example.com", &[]);
     set_status(
         &app,
@@ -123,7 +112,7 @@ fn suspension_hides_the_subtree_and_reactivation_gives_each_its_own_status_back(
 #[test]
 fn a_descendant_can_be_closed_or_suspended_while_its_ancestor_is_suspended() {
     let app = spawn_app();
-    let (parent, child) = family(&app);
+    let (parent, child) = app.create_family();
     set_status(&app, &app.admin_auth(), &parent.sid, "suspended");
     assert_eq!(
         set_status(&app, &app.admin_auth(), &child.sid, "suspended").status,
