@@ -4,4 +4,12 @@
 #[allow(dead_code)]
 mod helpers;
 
+mod auth;
+mod clients;
+mod create;
+mod errors;
 mod fetch;
+mod list;
+mod status;
+mod storage;
+mod update;
