@@ -78,6 +78,14 @@ fn every_console_file_is_embedded_and_served_with_strict_headers() {
     }
     let missing = reqwest::blocking::get(format!("http://{address}/console/secrets.js")).unwrap();
     assert_eq!(missing.status(), 404);
+    for path in ["/", "/console/", "/console/main.js"] {
+        let posted = no_redirects()
+            .post(format!("http://{address}{path}"))
+            .send()
+            .unwrap();
+        assert_eq!(posted.status(), 405, "{path}");
+        assert_eq!(posted.headers()["allow"], "GET", "{path}");
+    }
 }
 
 /// The CSP would refuse inline script and style at run time; this says so before a browser does.
