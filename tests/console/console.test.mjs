@@ -123,9 +123,29 @@ async function administrator(context) {
   assert.deepEqual(await page.evaluate(() => [localStorage.length, sessionStorage.length, document.cookie]), [0, 0, '']);
   step('the account page shows the Sid and the masked AuthToken; nothing is stored in the browser');
 
+  const unlabelled = await page.evaluate(() => [...document.querySelectorAll('input, select, textarea')]
+    .filter((control) => control.labels.length === 0 && !control.getAttribute('aria-label'))
+    .map((control) => control.id || control.name));
+  assert.deepEqual(unlabelled, []);
+  step('every control has a label');
+
+  // Hold the API's answer to see the waiting state; let it go to see it end.
+  let answer;
+  const held = new Promise((resolve) => { answer = resolve; });
+  await page.route('**/restcomm/2012-04-24/Accounts/*', async (route) => {
+    await held;
+    await route.continue();
+  });
   await page.fill('#rename-self', 'Head office');
   await page.click('#rename-self-form button');
+  await page.locator('#rename-self-form button[aria-busy="true"]:disabled').waitFor();
+  await page.locator('#progress').waitFor({ state: 'visible' });
+  answer();
   await see(page, '#who-name', 'Head office');
+  await page.locator('#progress').waitFor({ state: 'hidden' });
+  assert.equal(await page.getAttribute('#rename-self-form button', 'aria-busy'), null);
+  await page.unroute('**/restcomm/2012-04-24/Accounts/*');
+  step('a request shows a busy button and a progress bar until the API answers');
   assert.equal((await accountAsAdmin(ADMIN)).friendly_name, 'Head office');
   step('the session goes on with the new password: renaming itself works');
 
@@ -300,6 +320,24 @@ async function administrator(context) {
 
   assert.deepEqual(problems, []);
   await page.close();
+  return { sid: robotSid, token: robotToken };
+}
+
+async function apiOnly(context, robot) {
+  const page = await context.newPage();
+  const problems = watch(page);
+  await page.goto(`${BASE}/console/`);
+  await page.fill('#sign-in-user', robot.sid);
+  await page.fill('#sign-in-secret', robot.token);
+  await page.press('#sign-in-secret', 'Enter');
+  await page.locator('#console-view').waitFor({ state: 'visible' });
+  assert.equal(await page.inputValue('#account-sid'), robot.sid);
+  await see(page, '#account-email', 'uses the API only');
+  assert.ok(!(await page.locator('#password-form').isVisible()));
+  assert.equal(await page.locator('#accounts-view').count(), 0);
+  step('an API-only account signs in with its Sid and AuthToken, and has no password to change');
+  assert.deepEqual(problems, []);
+  await page.close();
 }
 
 async function developer(context) {
@@ -344,7 +382,8 @@ const context = await chromium.launchPersistentContext(profile, {
 });
 context.setDefaultTimeout(15000);
 try {
-  await administrator(context);
+  const robot = await administrator(context);
+  await apiOnly(context, robot);
   await developer(context);
   console.log(`console: ${steps} passed, 0 failed`);
 } finally {
