@@ -289,7 +289,6 @@ export function startSubAccounts(session) {
     for (const part of $$('.person-only', createForm)) {
       part.hidden = !person;
       for (const input of $$('input', part)) input.disabled = !person;
-      if (part.matches('input')) part.disabled = !person;
     }
   }
   for (const radio of createForm.elements.kind) radio.addEventListener('change', applyKind);
