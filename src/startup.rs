@@ -139,13 +139,18 @@ impl Application {
             match &first.generated_password {
                 Some(password) => println!(
                     "First start: created the administrator {email} with this one-time password:\n\n    {}\n\n\
-                     It is shown only this once. Sign in with it and set a new password:\n    \
-                     curl -u '{email}:PASSWORD' -X POST http://{}/restcomm/2012-04-24/Accounts/{email}.json \
+                     It is shown only this once. Sign in with it at http://{address}/console/ and choose a \
+                     new password, or set one with:\n    \
+                     curl -u '{email}:PASSWORD' -X POST http://{address}/restcomm/2012-04-24/Accounts/{email}.json \
                      --data-urlencode 'Password=NEW PASSWORD'",
                     password.expose(),
+                    address = self.address
+                ),
+                None => println!(
+                    "First start: created the administrator {email} with the configured password. \
+                     The console is at http://{}/console/",
                     self.address
                 ),
-                None => println!("First start: created the administrator {email} with the configured password."),
             }
         }
     }

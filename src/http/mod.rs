@@ -2,6 +2,7 @@
 
 mod accounts;
 mod auth;
+mod console;
 mod error;
 mod form;
 pub mod format;

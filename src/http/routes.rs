@@ -2,10 +2,20 @@
 
 use actix_web::web;
 
-use super::accounts;
+use super::{accounts, console};
 
 pub fn configure(cfg: &mut web::ServiceConfig) {
     cfg.route("/health", web::get().to(accounts::health))
+        .service(
+            web::resource(["/", "/console"])
+                .route(web::get().to(console::to_console))
+                .default_service(web::to(console::method_not_allowed)),
+        )
+        .service(
+            web::resource(["/console/", "/console/{file}"])
+                .route(web::get().to(console::asset))
+                .default_service(web::to(console::method_not_allowed)),
+        )
         .service(
             web::scope("/restcomm/2012-04-24")
                 .service(
