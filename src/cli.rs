@@ -2,7 +2,7 @@
 
 use std::path::PathBuf;
 
-use clap::Parser;
+use clap::{Parser, Subcommand};
 
 use crate::config::{default_key_file, Config};
 use crate::domain::account::Email;
@@ -18,9 +18,13 @@ use crate::store::SyncMode;
         only [default: random, printed once]\n\nRUST_LOG sets the log level (default: info)."
 )]
 pub struct Cli {
+    #[command(subcommand)]
+    command: Option<Command>,
+
     /// The SQLite database file, created on first start
     #[arg(
         long,
+        global = true,
         env = "SWITCHBOARD_DB",
         value_name = "PATH",
         default_value = "./switchboard.db"
@@ -37,7 +41,7 @@ pub struct Cli {
     listen: String,
 
     /// The installation key that AuthTokens derive from [default: the database path + .key]
-    #[arg(long, env = "SWITCHBOARD_KEY_FILE", value_name = "PATH")]
+    #[arg(long, global = true, env = "SWITCHBOARD_KEY_FILE", value_name = "PATH")]
     key_file: Option<PathBuf>,
 
     /// The first administrator's email address, used on the first start only
@@ -45,7 +49,7 @@ pub struct Cli {
     admin_email: String,
 
     /// bcrypt cost for password hashes (4 to 31)
-    #[arg(long, env = "SWITCHBOARD_BCRYPT_COST", value_name = "N", default_value_t = 12,
+    #[arg(long, global = true, env = "SWITCHBOARD_BCRYPT_COST", value_name = "N", default_value_t = 12,
           value_parser = clap::value_parser!(u32).range(4..=31))]
     bcrypt_cost: u32,
 
@@ -61,7 +65,40 @@ pub struct Cli {
     sync: String,
 }
 
+/// What to do; serving is the default.
+#[derive(Subcommand, Debug, Clone, PartialEq, Eq)]
+pub enum Command {
+    /// Serve the API (the default)
+    Serve,
+    /// Copy the database consistently, also while the server runs and takes writes. The key
+    /// file is not part of the copy: back it up separately
+    Backup {
+        /// Where to write the copy; an existing file there is replaced only once the new copy
+        /// is complete
+        path: PathBuf,
+    },
+    /// Recovery commands, run on the server's machine
+    #[command(subcommand)]
+    Admin(AdminCommand),
+}
+
+#[derive(Subcommand, Debug, Clone, PartialEq, Eq)]
+pub enum AdminCommand {
+    /// Set a new password for an account (a locked-out administrator, say), with the server
+    /// stopped or running. The password is read from SWITCHBOARD_ADMIN_PASSWORD or standard
+    /// input, never from the command line
+    ResetPassword {
+        /// The account's email address
+        email: String,
+    },
+}
+
 impl Cli {
+    /// The command to run: `serve` when none was given.
+    pub fn command(&self) -> Command {
+        self.command.clone().unwrap_or(Command::Serve)
+    }
+
     pub fn into_config(self) -> Result<Config, String> {
         let admin_email =
             Email::parse(&self.admin_email).map_err(|e| format!("--admin-email: {}", e.reason))?;
