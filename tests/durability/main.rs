@@ -7,6 +7,10 @@ mod helpers;
 #[allow(dead_code)]
 mod process;
 
+mod backup;
 mod crash;
 mod load;
+mod reset_password;
+mod shutdown;
 mod startup_errors;
+mod upgrade;
