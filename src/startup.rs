@@ -246,5 +246,11 @@ fn write_key(path: &Path, key: &InstallationKey) -> std::io::Result<()> {
     std::os::unix::fs::OpenOptionsExt::mode(&mut options, 0o600);
     let mut file = options.open(path)?;
     writeln!(file, "{}", key.to_hex())?;
-    file.sync_all()
+    file.sync_all()?;
+    // The new name must survive a power cut too: the database written next depends on it.
+    let directory = match path.parent() {
+        Some(parent) if !parent.as_os_str().is_empty() => parent,
+        _ => Path::new("."),
+    };
+    std::fs::File::open(directory)?.sync_all()
 }
