@@ -29,11 +29,27 @@ impl InstanceLock {
     }
 }
 
-/// The database path with `.lock` appended.
+/// The database path with `.lock` appended, beside the real file: two servers that name the
+/// same database through different paths (a symlink, `..`) still meet at one lock.
 pub fn lock_path(db_path: &Path) -> PathBuf {
-    let mut name = db_path.as_os_str().to_owned();
+    let mut name = resolve(db_path).into_os_string();
     name.push(".lock");
     PathBuf::from(name)
+}
+
+fn resolve(db_path: &Path) -> PathBuf {
+    if let Ok(path) = db_path.canonicalize() {
+        return path;
+    }
+    // Not created yet: resolve the directory it will be created in.
+    let parent = match db_path.parent() {
+        Some(parent) if !parent.as_os_str().is_empty() => parent,
+        _ => Path::new("."),
+    };
+    match (parent.canonicalize(), db_path.file_name()) {
+        (Ok(directory), Some(name)) => directory.join(name),
+        _ => db_path.to_owned(),
+    }
 }
 
 #[cfg(test)]
@@ -48,5 +64,24 @@ mod tests {
         assert!(matches!(InstanceLock::acquire(&db), Err(OpenError::InUse)));
         drop(first);
         assert!(InstanceLock::acquire(&db).is_ok());
+    }
+
+    #[test]
+    fn a_database_named_through_a_symlink_meets_the_same_lock() {
+        let dir = tempfile::tempdir().unwrap();
+        let db = dir.path().join("x.db");
+        std::fs::write(&db, b"").unwrap();
+        let alias = dir.path().join("alias.db");
+        std::os::unix::fs::symlink(&db, &alias).unwrap();
+        let _first = InstanceLock::acquire(&db).unwrap();
+        assert!(matches!(
+            InstanceLock::acquire(&alias),
+            Err(OpenError::InUse)
+        ));
+        let dotted = dir.path().join(".").join("x.db");
+        assert!(matches!(
+            InstanceLock::acquire(&dotted),
+            Err(OpenError::InUse)
+        ));
     }
 }

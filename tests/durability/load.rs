@@ -146,3 +146,65 @@ fn a_full_disk_refuses_writes_with_503_corrupts_nothing_and_recovers() {
     }
     assert_eq!(integrity(&db), "ok");
 }
+
+#[test]
+fn readers_never_see_half_of_a_subtree_closed() {
+    let app = Arc::new(spawn_app());
+    let create = |auth: &Auth, email: &str, role: &str| {
+        let reply = app.post(
+            "/Accounts.json",
+            auth,
+            &[
+                ("EmailAddress", email),
+                ("Password", "load test password"),
+                ("Role", role),
+            ],
+        );
+        assert_eq!(reply.status, 201, "{}", reply.body);
+        let body = reply.json();
+        let sid = body["sid"].as_str().unwrap().to_owned();
+        let auth = Auth::basic(&sid, body["auth_token"].as_str().unwrap());
+        (sid, auth)
+    };
+    let (child, branch) = create(&app.admin_auth(), "branch@load.test", "Administrator");
+    for i in 0..20 {
+        create(&branch, &format!("leaf{i}@load.test"), "Developer");
+    }
+    let reader = {
+        let app = Arc::clone(&app);
+        let child = child.clone();
+        std::thread::spawn(move || {
+            let mut after_close = 0;
+            for _ in 0..2000 {
+                let listed = app.get("/Accounts.json?PageSize=1000", &app.admin_auth());
+                assert_eq!(listed.status, 200);
+                let accounts = listed.json()["accounts"].as_array().unwrap().clone();
+                let closed: Vec<bool> = accounts
+                    .iter()
+                    .filter(|a| a["sid"] == child || a["owner_account_sid"] == child)
+                    .map(|a| a["status"] == "closed")
+                    .collect();
+                assert_eq!(closed.len(), 21);
+                assert!(
+                    closed.iter().all(|c| *c) || closed.iter().all(|c| !*c),
+                    "a listing saw part of the subtree closed: {closed:?}"
+                );
+                if closed[0] {
+                    after_close += 1;
+                    if after_close == 5 {
+                        return;
+                    }
+                }
+            }
+            panic!("the close never became visible");
+        })
+    };
+    std::thread::sleep(Duration::from_millis(20));
+    let closed = app.post(
+        &format!("/Accounts/{child}.json"),
+        &app.admin_auth(),
+        &[("Status", "closed")],
+    );
+    assert_eq!(closed.status, 200, "{}", closed.body);
+    reader.join().unwrap();
+}
