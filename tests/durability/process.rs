@@ -222,7 +222,8 @@ pub fn run(mut command: Command, stdin: Option<&str>) -> Output {
     let mut child = command.spawn().expect("the binary runs");
     if let Some(text) = stdin {
         let mut pipe = child.stdin.take().unwrap();
-        pipe.write_all(text.as_bytes()).unwrap();
+        // A command refused before it reads its input closes the pipe; that is its answer.
+        let _ = pipe.write_all(text.as_bytes());
     }
     let (done, finished) = mpsc::channel();
     std::thread::spawn(move || {
