@@ -34,6 +34,7 @@ pub struct Cli {
     /// Where to listen for HTTP
     #[arg(
         long,
+        global = true,
         env = "SWITCHBOARD_LISTEN",
         value_name = "ADDR:PORT",
         default_value = "127.0.0.1:8080"
@@ -45,7 +46,7 @@ pub struct Cli {
     key_file: Option<PathBuf>,
 
     /// The first administrator's email address, used on the first start only
-    #[arg(long, env = "SWITCHBOARD_ADMIN_EMAIL", value_name = "EMAIL", default_value = Config::DEFAULT_ADMIN_EMAIL)]
+    #[arg(long, global = true, env = "SWITCHBOARD_ADMIN_EMAIL", value_name = "EMAIL", default_value = Config::DEFAULT_ADMIN_EMAIL)]
     admin_email: String,
 
     /// bcrypt cost for password hashes (4 to 31)
@@ -54,13 +55,13 @@ pub struct Cli {
     bcrypt_cost: u32,
 
     /// HTTP worker threads [default: the number of cores]
-    #[arg(long, env = "SWITCHBOARD_WORKERS", value_name = "N",
+    #[arg(long, global = true, env = "SWITCHBOARD_WORKERS", value_name = "N",
           value_parser = clap::value_parser!(u16).range(1..=1024))]
     workers: Option<u16>,
 
     /// full: an answered write survives power loss; normal: faster, may lose the last writes
     /// on power loss
-    #[arg(long, env = "SWITCHBOARD_SYNC", value_name = "MODE", default_value = "full",
+    #[arg(long, global = true, env = "SWITCHBOARD_SYNC", value_name = "MODE", default_value = "full",
           value_parser = ["full", "normal"])]
     sync: String,
 }
@@ -119,5 +120,45 @@ impl Cli {
             SyncMode::Full
         };
         Ok(config)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn parse(args: &[&str]) -> Result<Cli, clap::Error> {
+        Cli::try_parse_from(std::iter::once("switchboard").chain(args.iter().copied()))
+    }
+
+    #[test]
+    fn serving_is_the_default_and_flags_work_before_or_after_the_command() {
+        assert_eq!(parse(&[]).unwrap().command(), Command::Serve);
+        let cli = parse(&["--listen", "127.0.0.1:9"]).unwrap();
+        assert_eq!(cli.command(), Command::Serve);
+        assert_eq!(cli.into_config().unwrap().listen, "127.0.0.1:9");
+        let cli = parse(&["serve", "--listen", "127.0.0.1:9"]).unwrap();
+        assert_eq!(cli.into_config().unwrap().listen, "127.0.0.1:9");
+        let cli = parse(&["backup", "copy.db", "--db", "live.db"]).unwrap();
+        assert_eq!(
+            cli.command(),
+            Command::Backup {
+                path: "copy.db".into()
+            }
+        );
+        assert_eq!(cli.into_config().unwrap().db_path, PathBuf::from("live.db"));
+    }
+
+    #[test]
+    fn reset_password_takes_an_email_and_never_a_password() {
+        let cli = parse(&["admin", "reset-password", "a@b.example"]).unwrap();
+        assert_eq!(
+            cli.command(),
+            Command::Admin(AdminCommand::ResetPassword {
+                email: "a@b.example".into()
+            })
+        );
+        assert!(parse(&["admin", "reset-password", "a@b.example", "secret pass"]).is_err());
+        assert!(parse(&["admin", "reset-password", "--password", "x", "a@b.example"]).is_err());
     }
 }

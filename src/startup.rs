@@ -161,6 +161,7 @@ impl Application {
         let outcome = self.server.await;
         let store = self.store;
         let _ = tokio::task::spawn_blocking(move || store.close()).await;
+        log::info!("stopped");
         outcome
     }
 
