@@ -71,6 +71,7 @@ impl Writer {
 
 fn run(mut conn: Connection, incoming: Receiver<Message>, limit: Option<StorageLimit>) {
     let mut applied_limit = 0;
+    let mut closed = None;
     while let Ok(first) = incoming.recv() {
         let mut batch = Vec::new();
         let mut close = None;
@@ -93,10 +94,15 @@ fn run(mut conn: Connection, incoming: Receiver<Message>, limit: Option<StorageL
         }
         if let Some(done) = close {
             checkpoint(&conn);
-            drop(conn);
-            let _ = done.send(());
-            return;
+            closed = Some(done);
+            break;
         }
+    }
+    // Refuse later writes before saying the writer is closed.
+    drop(incoming);
+    drop(conn);
+    if let Some(done) = closed {
+        let _ = done.send(());
     }
 }
 
@@ -167,5 +173,42 @@ fn run_job(tx: &mut Transaction<'_>, job: WriteJob) -> Result<Account, DomainErr
 fn answer_all_failed(batch: Vec<Queued>, error: StoreError) {
     for Queued { reply, .. } in batch {
         let _ = reply.send(Err(DomainError::Store(error.clone())));
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::sync::atomic::{AtomicUsize, Ordering};
+    use std::sync::Arc;
+
+    use super::*;
+
+    #[test]
+    fn closing_runs_every_queued_write_first_and_then_refuses_more() {
+        let writer = Writer::start(Connection::open_in_memory().unwrap(), None);
+        let ran = Arc::new(AtomicUsize::new(0));
+        let replies: Vec<_> = (0..50)
+            .map(|_| {
+                let ran = Arc::clone(&ran);
+                writer
+                    .submit(Box::new(move |_| {
+                        ran.fetch_add(1, Ordering::SeqCst);
+                        Err(DomainError::NotFound)
+                    }))
+                    .unwrap()
+            })
+            .collect();
+        writer.close();
+        assert_eq!(ran.load(Ordering::SeqCst), 50);
+        for reply in replies {
+            assert!(matches!(
+                reply.blocking_recv(),
+                Ok(Err(DomainError::NotFound))
+            ));
+        }
+        assert!(matches!(
+            writer.submit(Box::new(|_| Err(DomainError::NotFound))),
+            Err(StoreError::Failed(_))
+        ));
     }
 }
