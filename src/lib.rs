@@ -4,6 +4,7 @@
 //! storage traits; the store implements them with SQLite; `startup` wires them together.
 
 pub mod cli;
+pub mod commands;
 pub mod config;
 pub mod domain;
 pub mod http;

@@ -15,6 +15,8 @@ use super::store::{
 };
 use super::throttle::Throttle;
 
+mod recovery;
+
 /// How many failed authentications are allowed per window.
 #[derive(Clone, Debug)]
 pub struct ThrottleLimits {
