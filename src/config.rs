@@ -20,6 +20,15 @@ pub struct Config {
     pub workers: usize,
     pub sync: SyncMode,
     pub throttle: ThrottleLimits,
+    /// PEM files to serve HTTPS with; `None` serves plain HTTP.
+    pub tls: Option<TlsFiles>,
+}
+
+#[derive(Clone, Debug)]
+pub struct TlsFiles {
+    /// The certificate chain, leaf first.
+    pub cert: PathBuf,
+    pub key: PathBuf,
 }
 
 impl Config {
@@ -38,6 +47,7 @@ impl Config {
             workers: std::thread::available_parallelism().map_or(1, |n| n.get()),
             sync: SyncMode::Full,
             throttle: ThrottleLimits::default(),
+            tls: None,
         }
     }
 }

@@ -9,3 +9,4 @@ pub mod domain;
 pub mod http;
 pub mod startup;
 pub mod store;
+pub mod tls;

@@ -7,14 +7,14 @@ use std::path::Path;
 use std::sync::Arc;
 
 use actix_web::dev::Server;
-use actix_web::{web, App, HttpServer};
+use actix_web::{middleware, web, App, HttpServer};
 
 use crate::config::Config;
 use crate::domain::credentials::{Credentials, InstallationKey, Password};
 use crate::domain::error::DomainError;
 use crate::domain::service::{AccountService, FirstAdministrator};
 use crate::domain::store::Store;
-use crate::http::routes;
+use crate::http::{routes, security};
 use crate::store::{OpenError, SqliteStore, StoreOptions};
 
 pub const VERSION: &str = env!("CARGO_PKG_VERSION");
@@ -27,6 +27,7 @@ pub enum StartupError {
     Database(OpenError),
     Key(String),
     FirstAdministrator(String),
+    Tls(String),
 }
 
 impl fmt::Display for StartupError {
@@ -40,6 +41,7 @@ impl fmt::Display for StartupError {
             StartupError::FirstAdministrator(message) => {
                 write!(f, "cannot create the first administrator: {message}")
             }
+            StartupError::Tls(message) => f.write_str(message),
         }
     }
 }
@@ -94,14 +96,25 @@ impl Application {
         let first_administrator = service
             .bootstrap(config.admin_email.clone(), config.admin_password.as_deref())
             .await?;
+        let tls = match &config.tls {
+            Some(files) => Some(crate::tls::server_config(files).map_err(StartupError::Tls)?),
+            None => None,
+        };
         let service = web::Data::new(service);
         let server = HttpServer::new(move || {
             App::new()
                 .app_data(service.clone())
+                .wrap(security::default_headers())
+                .wrap(middleware::from_fn(security::access_log))
                 .configure(routes::configure)
         })
         .workers(config.workers)
-        .listen(listener)
+        .client_request_timeout(security::HEAD_TIMEOUT)
+        .client_disconnect_timeout(security::DISCONNECT_TIMEOUT);
+        let server = match tls {
+            Some(tls) => server.listen_rustls_0_23(listener, tls),
+            None => server.listen(listener),
+        }
         .map_err(StartupError::Listen)?
         .run();
         Ok(Application {
@@ -130,7 +143,12 @@ impl Application {
             .map(|n| n.to_string_lossy())
             .unwrap_or_default();
         log::info!(
-            "Switchboard {VERSION} listening on http://{}, database {database}, sync {}",
+            "Switchboard {VERSION} listening on {}://{}, database {database}, sync {}",
+            if self.config.tls.is_some() {
+                "https"
+            } else {
+                "http"
+            },
             self.address,
             self.config.sync.as_str()
         );

@@ -5,4 +5,6 @@ mod auth;
 mod error;
 mod form;
 pub mod format;
+mod openapi;
 pub mod routes;
+pub mod security;
