@@ -63,6 +63,11 @@ impl Application {
     pub async fn build(config: Config) -> Result<Application, StartupError> {
         let listener = TcpListener::bind(&config.listen).map_err(StartupError::Listen)?;
         let address = listener.local_addr().map_err(StartupError::Listen)?;
+        // Before the database is touched, so a bad certificate leaves no new file behind.
+        let tls = match &config.tls {
+            Some(files) => Some(crate::tls::server_config(files).map_err(StartupError::Tls)?),
+            None => None,
+        };
         if let Some(password) = config.admin_password.as_deref() {
             // Refuse a bad first password before a new database file is created for it.
             if !config.db_path.exists() {
@@ -96,10 +101,6 @@ impl Application {
         let first_administrator = service
             .bootstrap(config.admin_email.clone(), config.admin_password.as_deref())
             .await?;
-        let tls = match &config.tls {
-            Some(files) => Some(crate::tls::server_config(files).map_err(StartupError::Tls)?),
-            None => None,
-        };
         let service = web::Data::new(service);
         let server = HttpServer::new(move || {
             App::new()
