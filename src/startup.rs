@@ -159,13 +159,22 @@ impl Application {
                 Some(password) => println!(
                     "First start: created the administrator {email} with this one-time password:\n\n    {}\n\n\
                      It is shown only this once. Sign in with it and set a new password:\n    \
-                     curl -u '{email}:PASSWORD' -X POST http://{}/restcomm/2012-04-24/Accounts/{email}.json \
+                     curl -u '{email}:PASSWORD' -X POST {}://{}/restcomm/2012-04-24/Accounts/{email}.json \
                      --data-urlencode 'Password=NEW PASSWORD'",
                     password.expose(),
+                    self.scheme(),
                     self.address
                 ),
                 None => println!("First start: created the administrator {email} with the configured password."),
             }
+        }
+    }
+
+    fn scheme(&self) -> &'static str {
+        if self.config.tls.is_some() {
+            "https"
+        } else {
+            "http"
         }
     }
 
