@@ -90,3 +90,22 @@ fn loggable_user(user: &str) -> String {
         "(not a Sid or an email address)".to_owned()
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn only_sids_and_email_addresses_are_logged_as_user_names() {
+        let sid = "AC0123456789abcdef0123456789abcdef";
+        assert_eq!(loggable_user(sid), sid);
+        assert_eq!(loggable_user("Owner@Example.com"), "Owner@Example.com");
+        for secret_like in ["0123456789abcdef0123456789abcdef", "a long password", ""] {
+            assert_eq!(
+                loggable_user(secret_like),
+                "(not a Sid or an email address)"
+            );
+        }
+        assert!(!loggable_user("x@example.com\r\nFORGED").contains('\n'));
+    }
+}
