@@ -220,3 +220,43 @@ fn a_multibyte_password_cut_at_72_bytes_is_still_different() {
     ));
     w.assert_intact_with_token(&before, &token);
 }
+
+#[test]
+fn a_header_that_is_not_utf8_is_refused() {
+    let w = world();
+    let before = w.snapshot();
+    let value = reqwest::header::HeaderValue::from_bytes(b"Basic \xff\xfe\xfd").unwrap();
+    let response = reqwest::blocking::Client::new()
+        .get(w.app.url(&w.account_path(&w.a)))
+        .header("Authorization", value)
+        .send()
+        .unwrap();
+    let reply = Reply {
+        status: response.status().as_u16(),
+        headers: response.headers().clone(),
+        body: response.text().unwrap(),
+    };
+    assert_refused(&reply);
+    w.assert_intact(&before);
+}
+
+/// Nothing in a refusal tells a prober which part was wrong.
+#[test]
+fn every_failed_authentication_gets_the_same_answer() {
+    let w = world();
+    let before = w.snapshot();
+    let path = w.account_path(&w.a);
+    let refusals = [
+        w.app.get(&path, &Auth::None),
+        fetch_with(&w, "Basic !!!"),
+        fetch_with(&w, &basic("nobody@example.com", "some long password")),
+        fetch_with(&w, &basic("AC00000000000000000000000000000000", &w.a.token)),
+        fetch_with(&w, &basic(&w.a.sid, "00000000000000000000000000000000")),
+        fetch_with(&w, &basic("a@example.com", "not the right password")),
+    ];
+    for reply in &refusals {
+        assert_refused(reply);
+        assert_eq!(reply.body, refusals[0].body);
+    }
+    w.assert_intact(&before);
+}
