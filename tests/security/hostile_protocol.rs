@@ -189,3 +189,38 @@ fn a_huge_declared_body_is_refused_before_it_is_sent() {
     assert_eq!(raw_code(&answer), 20413, "{answer}");
     w.assert_intact(&before);
 }
+
+#[test]
+fn an_unread_body_is_never_taken_for_the_next_request() {
+    let w = world();
+    let before = w.snapshot();
+    let hidden = format!(
+        "POST /restcomm/2012-04-24{} HTTP/1.1\r\nHost: x\r\nAuthorization: {}\r\n\
+         Content-Type: application/x-www-form-urlencoded\r\nContent-Length: 21\r\n\r\n\
+         FriendlyName=smuggled",
+        w.account_path(&w.a),
+        basic(&w.a.sid, &w.a.token)
+    );
+    // Refused before its body is read: the body must be skipped or the connection dropped,
+    // never parsed as a request of its own.
+    let request = format!(
+        "POST /restcomm/2012-04-24{} HTTP/1.1\r\nHost: x\r\n\
+         Content-Type: application/x-www-form-urlencoded\r\nContent-Length: {}\r\n\r\n{hidden}",
+        w.account_path(&w.a),
+        hidden.len()
+    );
+    let mut stream = TcpStream::connect(w.app.address).unwrap();
+    stream
+        .set_read_timeout(Some(Duration::from_secs(3)))
+        .unwrap();
+    stream.write_all(request.as_bytes()).unwrap();
+    let first = read_until_quiet(&mut stream);
+    assert_eq!(raw_status(&first), 401, "{first}");
+    let rest = read_until_quiet(&mut stream);
+    assert!(!rest.contains("HTTP/1.1 200"), "a second answer: {rest}");
+    w.assert_intact(&before);
+    // The hidden request is a real one: sent on its own, it does change the account.
+    let alone = raw_exchange(w.app.address, hidden.as_bytes(), WAIT);
+    assert_eq!(raw_status(&alone), 200, "{alone}");
+    assert_eq!(w.snapshot()[1]["friendly_name"], "smuggled");
+}
