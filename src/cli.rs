@@ -4,7 +4,7 @@ use std::path::PathBuf;
 
 use clap::{Parser, Subcommand};
 
-use crate::config::{default_key_file, Config};
+use crate::config::{default_key_file, Config, TlsFiles};
 use crate::domain::account::Email;
 use crate::store::SyncMode;
 
@@ -64,6 +64,24 @@ pub struct Cli {
     #[arg(long, global = true, env = "SWITCHBOARD_SYNC", value_name = "MODE", default_value = "full",
           value_parser = ["full", "normal"])]
     sync: String,
+
+    /// Serve HTTPS with this PEM certificate chain (needs --tls-key) [default: plain HTTP]
+    #[arg(
+        long,
+        env = "SWITCHBOARD_TLS_CERT",
+        value_name = "PATH",
+        requires = "tls_key"
+    )]
+    tls_cert: Option<PathBuf>,
+
+    /// The PEM private key of --tls-cert
+    #[arg(
+        long,
+        env = "SWITCHBOARD_TLS_KEY",
+        value_name = "PATH",
+        requires = "tls_cert"
+    )]
+    tls_key: Option<PathBuf>,
 }
 
 /// What to do; serving is the default.
@@ -119,6 +137,9 @@ impl Cli {
         } else {
             SyncMode::Full
         };
+        if let (Some(cert), Some(key)) = (self.tls_cert, self.tls_key) {
+            config.tls = Some(TlsFiles { cert, key });
+        }
         Ok(config)
     }
 }

@@ -26,6 +26,15 @@ pub struct Config {
     pub busy_wait: Duration,
     /// A cap on the database's size. Not a flag: the tests use it to fill the "disk".
     pub storage_limit: Option<StorageLimit>,
+    /// PEM files to serve HTTPS with; `None` serves plain HTTP.
+    pub tls: Option<TlsFiles>,
+}
+
+#[derive(Clone, Debug)]
+pub struct TlsFiles {
+    /// The certificate chain, leaf first.
+    pub cert: PathBuf,
+    pub key: PathBuf,
 }
 
 impl Config {
@@ -46,6 +55,7 @@ impl Config {
             throttle: ThrottleLimits::default(),
             busy_wait: Duration::from_secs(5),
             storage_limit: None,
+            tls: None,
         }
     }
 }

@@ -10,3 +10,4 @@ pub mod domain;
 pub mod http;
 pub mod startup;
 pub mod store;
+pub mod tls;

@@ -7,13 +7,13 @@ use std::path::Path;
 use std::sync::Arc;
 
 use actix_web::dev::Server;
-use actix_web::{web, App, HttpServer};
+use actix_web::{middleware, web, App, HttpServer};
 
 use crate::config::Config;
 use crate::domain::credentials::{Credentials, InstallationKey, Password};
 use crate::domain::error::DomainError;
 use crate::domain::service::{AccountService, FirstAdministrator};
-use crate::http::routes;
+use crate::http::{routes, security};
 use crate::store::{InstanceLock, OpenError, SqliteStore, StoreOptions};
 
 pub const VERSION: &str = env!("CARGO_PKG_VERSION");
@@ -26,6 +26,7 @@ pub enum StartupError {
     Database(OpenError),
     Key(String),
     FirstAdministrator(String),
+    Tls(String),
 }
 
 impl fmt::Display for StartupError {
@@ -39,6 +40,7 @@ impl fmt::Display for StartupError {
             StartupError::FirstAdministrator(message) => {
                 write!(f, "cannot create the first administrator: {message}")
             }
+            StartupError::Tls(message) => f.write_str(message),
         }
     }
 }
@@ -63,6 +65,11 @@ impl Application {
     pub async fn build(config: Config) -> Result<Application, StartupError> {
         let listener = TcpListener::bind(&config.listen).map_err(StartupError::Listen)?;
         let address = listener.local_addr().map_err(StartupError::Listen)?;
+        // Before the database is touched, so a bad certificate leaves no new file behind.
+        let tls = match &config.tls {
+            Some(files) => Some(crate::tls::server_config(files).map_err(StartupError::Tls)?),
+            None => None,
+        };
         if let Some(password) = config.admin_password.as_deref() {
             // Refuse a bad first password before a new database file is created for it.
             if !config.db_path.exists() {
@@ -101,11 +108,18 @@ impl Application {
         let server = HttpServer::new(move || {
             App::new()
                 .app_data(service.clone())
+                .wrap(security::default_headers())
+                .wrap(middleware::from_fn(security::access_log))
                 .configure(routes::configure)
         })
         .workers(config.workers)
         .disable_signals()
-        .listen(listener)
+        .client_request_timeout(security::HEAD_TIMEOUT)
+        .client_disconnect_timeout(security::DISCONNECT_TIMEOUT);
+        let server = match tls {
+            Some(tls) => server.listen_rustls_0_23(listener, tls),
+            None => server.listen(listener),
+        }
         .map_err(StartupError::Listen)?
         .run();
         Ok(Application {
@@ -136,7 +150,12 @@ impl Application {
             .map(|n| n.to_string_lossy())
             .unwrap_or_default();
         log::info!(
-            "Switchboard {VERSION} listening on http://{}, database {database}, sync {}",
+            "Switchboard {VERSION} listening on {}://{}, database {database}, sync {}",
+            if self.config.tls.is_some() {
+                "https"
+            } else {
+                "http"
+            },
             self.address,
             self.config.sync.as_str()
         );
@@ -145,19 +164,29 @@ impl Application {
             match &first.generated_password {
                 Some(password) => println!(
                     "First start: created the administrator {email} with this one-time password:\n\n    {}\n\n\
-                     It is shown only this once. Sign in with it at http://{address}/console/ and choose a \
+                     It is shown only this once. Sign in with it at {scheme}://{address}/console/ and choose a \
                      new password, or set one with:\n    \
-                     curl -u '{email}:PASSWORD' -X POST http://{address}/restcomm/2012-04-24/Accounts/{email}.json \
+                     curl -u '{email}:PASSWORD' -X POST {scheme}://{address}/restcomm/2012-04-24/Accounts/{email}.json \
                      --data-urlencode 'Password=NEW PASSWORD'",
                     password.expose(),
+                    scheme = self.scheme(),
                     address = self.address
                 ),
                 None => println!(
                     "First start: created the administrator {email} with the configured password. \
-                     The console is at http://{}/console/",
+                     The console is at {}://{}/console/",
+                    self.scheme(),
                     self.address
                 ),
             }
+        }
+    }
+
+    fn scheme(&self) -> &'static str {
+        if self.config.tls.is_some() {
+            "https"
+        } else {
+            "http"
         }
     }
 

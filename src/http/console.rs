@@ -74,14 +74,6 @@ pub async fn to_console() -> HttpResponse {
         .finish()
 }
 
-/// The console is only ever read.
-pub async fn method_not_allowed(req: HttpRequest) -> HttpResponse {
-    error_response(
-        Format::of(&req),
-        &Failure::MethodNotAllowed { allow: "GET" },
-    )
-}
-
 fn serve(asset: &Asset) -> HttpResponse {
     HttpResponse::Ok()
         .insert_header((header::CONTENT_TYPE, asset.content_type))

@@ -6,4 +6,6 @@ mod console;
 mod error;
 mod form;
 pub mod format;
+mod openapi;
 pub mod routes;
+pub mod security;
