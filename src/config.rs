@@ -1,10 +1,11 @@
 //! The validated settings the server starts from.
 
 use std::path::PathBuf;
+use std::time::Duration;
 
 use crate::domain::account::Email;
 use crate::domain::service::ThrottleLimits;
-use crate::store::SyncMode;
+use crate::store::{StorageLimit, SyncMode};
 
 #[derive(Clone, Debug)]
 pub struct Config {
@@ -20,6 +21,20 @@ pub struct Config {
     pub workers: usize,
     pub sync: SyncMode,
     pub throttle: ThrottleLimits,
+    /// How long a write waits for a database lock held by another process before it is
+    /// answered 503. Not a flag: the default suits every installation; tests shorten it.
+    pub busy_wait: Duration,
+    /// A cap on the database's size. Not a flag: the tests use it to fill the "disk".
+    pub storage_limit: Option<StorageLimit>,
+    /// PEM files to serve HTTPS with; `None` serves plain HTTP.
+    pub tls: Option<TlsFiles>,
+}
+
+#[derive(Clone, Debug)]
+pub struct TlsFiles {
+    /// The certificate chain, leaf first.
+    pub cert: PathBuf,
+    pub key: PathBuf,
 }
 
 impl Config {
@@ -38,6 +53,9 @@ impl Config {
             workers: std::thread::available_parallelism().map_or(1, |n| n.get()),
             sync: SyncMode::Full,
             throttle: ThrottleLimits::default(),
+            busy_wait: Duration::from_secs(5),
+            storage_limit: None,
+            tls: None,
         }
     }
 }

@@ -4,8 +4,10 @@
 //! storage traits; the store implements them with SQLite; `startup` wires them together.
 
 pub mod cli;
+pub mod commands;
 pub mod config;
 pub mod domain;
 pub mod http;
 pub mod startup;
 pub mod store;
+pub mod tls;

@@ -1,8 +1,10 @@
 use std::process::ExitCode;
 
 use clap::Parser;
-use switchboard::cli::Cli;
-use switchboard::startup::Application;
+use switchboard::cli::{AdminCommand, Cli, Command};
+use switchboard::commands;
+use switchboard::config::Config;
+use switchboard::startup::{Application, StopSignals};
 
 fn main() -> ExitCode {
     let cli = match Cli::try_parse() {
@@ -16,6 +18,7 @@ fn main() -> ExitCode {
         }
     };
     env_logger::Builder::from_env(env_logger::Env::default().default_filter_or("info")).init();
+    let command = cli.command();
     let config = match cli.into_config() {
         Ok(config) => config,
         Err(message) => {
@@ -23,6 +26,26 @@ fn main() -> ExitCode {
             return ExitCode::from(2);
         }
     };
+    let outcome = match command {
+        Command::Serve => return serve(config),
+        Command::Backup { path } => commands::backup(&config, &path),
+        Command::Admin(AdminCommand::ResetPassword { email }) => {
+            commands::reset_password(&config, &email)
+        }
+    };
+    match outcome {
+        Ok(message) => {
+            println!("{message}");
+            ExitCode::SUCCESS
+        }
+        Err(message) => {
+            eprintln!("switchboard: {message}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+fn serve(config: Config) -> ExitCode {
     actix_web::rt::System::new().block_on(async move {
         let app = match Application::build(config).await {
             Ok(app) => app,
@@ -31,8 +54,15 @@ fn main() -> ExitCode {
                 return ExitCode::FAILURE;
             }
         };
+        let signals = match StopSignals::install() {
+            Ok(signals) => signals,
+            Err(error) => {
+                eprintln!("switchboard: cannot watch for stop signals: {error}");
+                return ExitCode::FAILURE;
+            }
+        };
         app.announce();
-        match app.run().await {
+        match app.run_until_signal(signals).await {
             Ok(()) => ExitCode::SUCCESS,
             Err(error) => {
                 eprintln!("switchboard: the server stopped: {error}");

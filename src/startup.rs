@@ -7,15 +7,14 @@ use std::path::Path;
 use std::sync::Arc;
 
 use actix_web::dev::Server;
-use actix_web::{web, App, HttpServer};
+use actix_web::{middleware, web, App, HttpServer};
 
 use crate::config::Config;
 use crate::domain::credentials::{Credentials, InstallationKey, Password};
 use crate::domain::error::DomainError;
 use crate::domain::service::{AccountService, FirstAdministrator};
-use crate::domain::store::Store;
-use crate::http::routes;
-use crate::store::{OpenError, SqliteStore, StoreOptions};
+use crate::http::{routes, security};
+use crate::store::{InstanceLock, OpenError, SqliteStore, StoreOptions};
 
 pub const VERSION: &str = env!("CARGO_PKG_VERSION");
 
@@ -27,6 +26,7 @@ pub enum StartupError {
     Database(OpenError),
     Key(String),
     FirstAdministrator(String),
+    Tls(String),
 }
 
 impl fmt::Display for StartupError {
@@ -40,6 +40,7 @@ impl fmt::Display for StartupError {
             StartupError::FirstAdministrator(message) => {
                 write!(f, "cannot create the first administrator: {message}")
             }
+            StartupError::Tls(message) => f.write_str(message),
         }
     }
 }
@@ -55,12 +56,20 @@ pub struct Application {
     server: Server,
     first_administrator: Option<FirstAdministrator>,
     config: Config,
+    store: Arc<SqliteStore>,
+    /// Held for the life of the server; see [`InstanceLock`].
+    _lock: InstanceLock,
 }
 
 impl Application {
     pub async fn build(config: Config) -> Result<Application, StartupError> {
         let listener = TcpListener::bind(&config.listen).map_err(StartupError::Listen)?;
         let address = listener.local_addr().map_err(StartupError::Listen)?;
+        // Before the database is touched, so a bad certificate leaves no new file behind.
+        let tls = match &config.tls {
+            Some(files) => Some(crate::tls::server_config(files).map_err(StartupError::Tls)?),
+            None => None,
+        };
         if let Some(password) = config.admin_password.as_deref() {
             // Refuse a bad first password before a new database file is created for it.
             if !config.db_path.exists() {
@@ -72,22 +81,23 @@ impl Application {
                 })?;
             }
         }
+        let lock = InstanceLock::acquire(&config.db_path).map_err(StartupError::Database)?;
         let readers = u32::try_from(config.workers)
             .unwrap_or(u32::MAX)
             .saturating_add(2);
         let options = StoreOptions {
-            path: config.db_path.clone(),
-            sync: config.sync,
             readers,
+            busy_wait: config.busy_wait,
+            storage_limit: config.storage_limit.clone(),
+            ..StoreOptions::new(config.db_path.clone(), config.sync)
         };
-        let store = Arc::new(SqliteStore::open(&options).map_err(StartupError::Database)?);
-        let empty = store
-            .reader()
-            .and_then(|reader| reader.is_empty())
-            .map_err(|e| StartupError::Key(e.to_string()))?;
-        let key = load_or_create_key(&config.key_file, empty)?;
+        // Every check that can refuse the start runs before the first write to the file.
+        let checked = SqliteStore::check(&options).map_err(StartupError::Database)?;
+        let holds_accounts = checked.holds_accounts().map_err(StartupError::Database)?;
+        let key = load_or_create_key(&config.key_file, !holds_accounts)?;
+        let store = Arc::new(checked.start().map_err(StartupError::Database)?);
         let service = AccountService::new(
-            store,
+            store.clone(),
             Credentials::new(key, config.bcrypt_cost),
             config.throttle.clone(),
         );
@@ -98,10 +108,18 @@ impl Application {
         let server = HttpServer::new(move || {
             App::new()
                 .app_data(service.clone())
+                .wrap(security::default_headers())
+                .wrap(middleware::from_fn(security::access_log))
                 .configure(routes::configure)
         })
         .workers(config.workers)
-        .listen(listener)
+        .disable_signals()
+        .client_request_timeout(security::HEAD_TIMEOUT)
+        .client_disconnect_timeout(security::DISCONNECT_TIMEOUT);
+        let server = match tls {
+            Some(tls) => server.listen_rustls_0_23(listener, tls),
+            None => server.listen(listener),
+        }
         .map_err(StartupError::Listen)?
         .run();
         Ok(Application {
@@ -109,6 +127,8 @@ impl Application {
             server,
             first_administrator,
             config,
+            store,
+            _lock: lock,
         })
     }
 
@@ -130,7 +150,12 @@ impl Application {
             .map(|n| n.to_string_lossy())
             .unwrap_or_default();
         log::info!(
-            "Switchboard {VERSION} listening on http://{}, database {database}, sync {}",
+            "Switchboard {VERSION} listening on {}://{}, database {database}, sync {}",
+            if self.config.tls.is_some() {
+                "https"
+            } else {
+                "http"
+            },
             self.address,
             self.config.sync.as_str()
         );
@@ -139,20 +164,89 @@ impl Application {
             match &first.generated_password {
                 Some(password) => println!(
                     "First start: created the administrator {email} with this one-time password:\n\n    {}\n\n\
-                     It is shown only this once. Sign in with it and set a new password:\n    \
-                     curl -u '{email}:PASSWORD' -X POST http://{}/restcomm/2012-04-24/Accounts/{email}.json \
+                     It is shown only this once. Sign in with it at {scheme}://{address}/console/ and choose a \
+                     new password, or set one with:\n    \
+                     curl -u '{email}:PASSWORD' -X POST {scheme}://{address}/restcomm/2012-04-24/Accounts/{email}.json \
                      --data-urlencode 'Password=NEW PASSWORD'",
                     password.expose(),
+                    scheme = self.scheme(),
+                    address = self.address
+                ),
+                None => println!(
+                    "First start: created the administrator {email} with the configured password. \
+                     The console is at {}://{}/console/",
+                    self.scheme(),
                     self.address
                 ),
-                None => println!("First start: created the administrator {email} with the configured password."),
             }
         }
     }
 
-    pub async fn run(self) -> std::io::Result<()> {
-        self.server.await
+    fn scheme(&self) -> &'static str {
+        if self.config.tls.is_some() {
+            "https"
+        } else {
+            "http"
+        }
     }
+
+    /// Serves until stopped, then commits what is queued and folds the log into the file.
+    pub async fn run(self) -> std::io::Result<()> {
+        let outcome = self.server.await;
+        let store = self.store;
+        let _ = tokio::task::spawn_blocking(move || store.close()).await;
+        log::info!("stopped");
+        outcome
+    }
+
+    /// [`Application::run`], stopped gracefully by SIGTERM or SIGINT: new connections are
+    /// refused, requests in flight are answered, then the process may exit 0. A second
+    /// signal stops at once (answered writes are durable either way).
+    pub async fn run_until_signal(self, mut signals: StopSignals) -> std::io::Result<()> {
+        let handle = self.server.handle();
+        actix_web::rt::spawn(async move {
+            signals.next().await;
+            log::info!("stopping: answering the requests in flight");
+            tokio::select! {
+                _ = handle.stop(true) => {}
+                _ = signals.next() => {
+                    log::warn!("second signal: stopping at once");
+                    handle.stop(false).await;
+                }
+            }
+        });
+        self.run().await
+    }
+}
+
+/// SIGTERM and SIGINT, caught from the moment this is made (make it before announcing the
+/// server, so that a signal sent right after the announcement is not fatal).
+pub struct StopSignals {
+    terminate: tokio::signal::unix::Signal,
+    interrupt: tokio::signal::unix::Signal,
+}
+
+impl StopSignals {
+    /// Must run inside the runtime.
+    pub fn install() -> std::io::Result<StopSignals> {
+        use tokio::signal::unix::{signal, SignalKind};
+        Ok(StopSignals {
+            terminate: signal(SignalKind::terminate())?,
+            interrupt: signal(SignalKind::interrupt())?,
+        })
+    }
+
+    async fn next(&mut self) {
+        tokio::select! {
+            _ = self.terminate.recv() => {}
+            _ = self.interrupt.recv() => {}
+        }
+    }
+}
+
+/// The key of an installation that already holds accounts; never creates one.
+pub fn load_key(path: &Path) -> Result<InstallationKey, StartupError> {
+    load_or_create_key(path, false)
 }
 
 /// The key lives outside the database. It is created only for an empty database: for one that
@@ -187,5 +281,11 @@ fn write_key(path: &Path, key: &InstallationKey) -> std::io::Result<()> {
     std::os::unix::fs::OpenOptionsExt::mode(&mut options, 0o600);
     let mut file = options.open(path)?;
     writeln!(file, "{}", key.to_hex())?;
-    file.sync_all()
+    file.sync_all()?;
+    // The new name must survive a power cut too: the database written next depends on it.
+    let directory = match path.parent() {
+        Some(parent) if !parent.as_os_str().is_empty() => parent,
+        _ => Path::new("."),
+    };
+    std::fs::File::open(directory)?.sync_all()
 }

@@ -60,6 +60,7 @@ fn keyed_hash(key: &[u8], parts: &[&[u8]]) -> [u8; 32] {
 
 /// A password that meets the policy: 12 to 128 characters, not a common password, and not
 /// containing the account's email address.
+#[derive(Clone)]
 pub struct Password(String);
 
 impl Password {

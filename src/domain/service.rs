@@ -15,6 +15,8 @@ use super::store::{
 };
 use super::throttle::Throttle;
 
+mod recovery;
+
 /// How many failed authentications are allowed per window.
 #[derive(Clone, Debug)]
 pub struct ThrottleLimits {
@@ -202,13 +204,10 @@ impl AccountService {
     pub fn fetch(&self, caller: &Account, id: &str) -> Result<Account, DomainError> {
         // Authentication read the caller a moment ago: asking for itself needs no second read.
         if names_caller(caller, id) {
-            require_may_act(caller, caller)?;
-            return Ok(caller.clone());
+            return may_act_on(caller, Ok(caller.clone()));
         }
         let reader = self.store.reader()?;
-        let target = find_visible(&*reader, caller, id)?;
-        require_may_act(caller, &target)?;
-        Ok(target)
+        target_for(&*reader, caller, id)
     }
 
     pub async fn update(
@@ -244,8 +243,7 @@ impl AccountService {
         let caller_sid = caller.sid.clone();
         self.write(Box::new(move |tx| {
             let caller = current_caller(&*tx, &caller_sid)?;
-            let target = find_visible(&*tx, &caller, target.as_str())?;
-            require_may_act(&caller, &target)?;
+            let target = target_for(&*tx, &caller, target.as_str())?;
             let plan = plan_update(&caller, &target, &form)?;
             if plan.changes_nothing(&target) {
                 return Ok(target);
@@ -317,6 +315,12 @@ impl AccountService {
             },
             _ => Scope::Itself(caller.sid.clone()),
         };
+        // One extra row going forwards tells whether a next page exists.
+        let limit = if matches!(token, Some(PageToken::Before(_))) {
+            page_size
+        } else {
+            page_size + 1
+        };
         let mut query = ListQuery {
             scope,
             friendly_name: filters.friendly_name.clone(),
@@ -327,7 +331,7 @@ impl AccountService {
                 Some(PageToken::Before(cursor)) => Position::Before(cursor.clone()),
                 None => Position::Offset(page * page_size as u64),
             },
-            limit: page_size + 1,
+            limit,
         };
         let reader = self.store.reader()?;
         let mut accounts = reader.list(&query)?;
@@ -418,7 +422,7 @@ impl AccountService {
 
     async fn hash(&self, password: &Password) -> Result<NewSecret, DomainError> {
         let credentials = Arc::clone(&self.credentials);
-        let password = Password::parse(password.expose(), None)?;
+        let password = password.clone();
         let hash = blocking(move || credentials.hash_password(&password)).await?;
         let password_hash = Some(hash.map_err(DomainError::Internal)?);
         Ok(NewSecret {
@@ -492,11 +496,28 @@ fn require_active(caller: &Account) -> Result<(), DomainError> {
     }
 }
 
-/// An uninitialized account may only touch itself; the finer limit is in [`plan_update`].
-fn require_may_act(caller: &Account, target: &Account) -> Result<(), DomainError> {
+/// The account `id` names, as `caller` may act on it. An uninitialized caller may only touch
+/// itself (the finer limit is in [`plan_update`]); anything else it asks for is refused as
+/// not active rather than not found.
+fn target_for(
+    reader: &dyn AccountRead,
+    caller: &Account,
+    id: &str,
+) -> Result<Account, DomainError> {
+    may_act_on(caller, find_visible(reader, caller, id))
+}
+
+fn may_act_on(
+    caller: &Account,
+    found: Result<Account, DomainError>,
+) -> Result<Account, DomainError> {
     match caller.status() {
-        Status::Uninitialized if target.sid == caller.sid => Ok(()),
-        _ => require_active(caller),
+        Status::Active => found,
+        Status::Uninitialized => found
+            .ok()
+            .filter(|target| target.sid == caller.sid)
+            .ok_or(DomainError::CallerNotActive),
+        Status::Suspended | Status::Closed => Err(DomainError::CallerNotActive),
     }
 }
 
@@ -578,12 +599,18 @@ fn plan_update(
         .as_deref()
         .map(|raw| Password::parse(raw, target.email.as_ref()))
         .transpose()?;
-    if target.password_hash.is_none() && target.email.is_none() && password.is_some() {
+    if target.email.is_none() && password.is_some() {
         return Err(Invalid::new("Password", "cannot be set on an API-only account").into());
     }
     // Sending the current value is no change: SDKs echo whole objects back.
     let role = role.filter(|role| *role != target.role);
     let status = status.filter(|status| *status != target.own_status);
+    if status == Some(Status::Uninitialized) && target.email.is_none() {
+        // It could never leave that status: an API-only account has no password to set.
+        return Err(
+            Invalid::new("Status", "cannot be uninitialized for an API-only account").into(),
+        );
+    }
     if target.sid == caller.sid && (role.is_some() || status.is_some()) {
         return Err(match caller.status() {
             Status::Uninitialized => DomainError::CallerNotActive,

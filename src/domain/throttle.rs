@@ -1,10 +1,19 @@
 //! Counts failed authentications in fixed windows. Successful requests only read one map
 //! entry; failures past the limit are refused before any secret is checked, so a blocked
 //! guesser cannot learn that a later guess was right.
+//!
+//! Why not the `governor` crate: its keyed limiter only offers `check_key`, which consumes a
+//! cell whenever it lets one through; there is no way to ask "is this key blocked?" without
+//! spending. Checking before the secret would count every successful login as an attempt (an
+//! owner could throttle itself, and every request would pay a write); checking after a failure
+//! only finds the key exhausted once the 101st guess has already been tested, so refusing it
+//! beforehand would need a second "blocked until" map beside governor's store, which then does
+//! no more than the counter below. Its keyed store also grows until `retain_recent` is called
+//! from a housekeeping task; this one bounds itself.
 
 use std::collections::HashMap;
 use std::hash::Hash;
-use std::sync::Mutex;
+use std::sync::{RwLock, RwLockReadGuard, RwLockWriteGuard};
 use std::time::{Duration, Instant};
 
 pub struct Throttle<K> {
@@ -12,7 +21,8 @@ pub struct Throttle<K> {
     window: Duration,
     /// Bounds memory under a flood of distinct keys.
     max_keys: usize,
-    windows: Mutex<HashMap<K, Window>>,
+    /// Read-locked on every authentication, write-locked only when one fails.
+    windows: RwLock<HashMap<K, Window>>,
 }
 
 struct Window {
@@ -26,19 +36,25 @@ impl<K: Hash + Eq + Clone> Throttle<K> {
             limit,
             window,
             max_keys: 100_000,
-            windows: Mutex::new(HashMap::new()),
+            windows: RwLock::new(HashMap::new()),
         }
     }
 
-    fn windows(&self) -> std::sync::MutexGuard<'_, HashMap<K, Window>> {
+    fn read(&self) -> RwLockReadGuard<'_, HashMap<K, Window>> {
         self.windows
-            .lock()
+            .read()
+            .unwrap_or_else(|poisoned| poisoned.into_inner())
+    }
+
+    fn write(&self) -> RwLockWriteGuard<'_, HashMap<K, Window>> {
+        self.windows
+            .write()
             .unwrap_or_else(|poisoned| poisoned.into_inner())
     }
 
     /// Seconds until `key` may try again, or `None` when it may try now.
     pub fn retry_after(&self, key: &K) -> Option<u64> {
-        let windows = self.windows();
+        let windows = self.read();
         let window = windows.get(key)?;
         let elapsed = window.started.elapsed();
         (window.failures >= self.limit && elapsed < self.window)
@@ -46,7 +62,7 @@ impl<K: Hash + Eq + Clone> Throttle<K> {
     }
 
     pub fn record_failure(&self, key: &K) {
-        let mut windows = self.windows();
+        let mut windows = self.write();
         if windows.len() >= self.max_keys && !windows.contains_key(key) {
             let window = self.window;
             windows.retain(|_, w| w.started.elapsed() < window);

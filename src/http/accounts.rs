@@ -152,6 +152,13 @@ pub async fn item_method_not_allowed(req: HttpRequest) -> HttpResponse {
     )
 }
 
+pub async fn get_only(req: HttpRequest) -> HttpResponse {
+    error_response(
+        Format::of(&req),
+        &Failure::MethodNotAllowed { allow: "GET" },
+    )
+}
+
 pub async fn no_route(req: HttpRequest) -> HttpResponse {
     error_response(Format::of(&req), &Failure::NoRoute)
 }

@@ -6,7 +6,8 @@ use actix_web::http::header::AUTHORIZATION;
 use actix_web::HttpRequest;
 use base64::Engine;
 
-use crate::domain::account::Account;
+use super::security::escape;
+use crate::domain::account::{Account, AccountSid, Email};
 use crate::domain::error::DomainError;
 use crate::domain::service::AccountService;
 
@@ -47,14 +48,64 @@ fn presented(req: &HttpRequest) -> Presented {
     }
 }
 
-/// The authenticated caller, or the reason there is none.
+/// The authenticated caller, or the reason there is none. Failures are logged with the user
+/// name as given and the address, never with the secret that was tried.
 pub async fn caller(req: &HttpRequest, service: &AccountService) -> Result<Account, DomainError> {
     let from = req
         .peer_addr()
         .map_or(IpAddr::V4(Ipv4Addr::UNSPECIFIED), |addr| addr.ip());
     match presented(req) {
         Presented::Nothing => Err(DomainError::Unauthenticated),
-        Presented::Malformed => Err(service.reject_malformed(from)),
-        Presented::Basic { user, secret } => service.authenticate(&user, &secret, from).await,
+        Presented::Malformed => {
+            let refused = service.reject_malformed(from);
+            log_refusal(&refused, "a malformed Authorization header", from);
+            Err(refused)
+        }
+        Presented::Basic { user, secret } => {
+            let result = service.authenticate(&user, &secret, from).await;
+            if let Err(refused) = &result {
+                log_refusal(refused, &format!("user \"{}\"", loggable_user(&user)), from);
+            }
+            result
+        }
+    }
+}
+
+fn log_refusal(refused: &DomainError, who: &str, from: IpAddr) {
+    match refused {
+        DomainError::Unauthenticated => log::warn!("failed authentication: {who} from {from}"),
+        DomainError::Throttled { .. } => {
+            log::warn!("throttled authentication: {who} from {from}")
+        }
+        _ => {}
+    }
+}
+
+/// The user name when it is a Sid or an email address; anything else may be a secret typed
+/// into the wrong field, so it is not written down.
+fn loggable_user(user: &str) -> String {
+    if AccountSid::parse(user).is_some() || Email::parse(user).is_ok() {
+        escape(user, 128)
+    } else {
+        "(not a Sid or an email address)".to_owned()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn only_sids_and_email_addresses_are_logged_as_user_names() {
+        let sid = "AC0123456789abcdef0123456789abcdef";
+        assert_eq!(loggable_user(sid), sid);
+        assert_eq!(loggable_user("Owner@Example.com"), "Owner@Example.com");
+        for secret_like in ["0123456789abcdef0123456789abcdef", "a long password", ""] {
+            assert_eq!(
+                loggable_user(secret_like),
+                "(not a Sid or an email address)"
+            );
+        }
+        assert!(!loggable_user("x@example.com\r\nFORGED").contains('\n'));
     }
 }

@@ -19,6 +19,8 @@ pub enum Failure {
     Malformed(String),
     UnsupportedBodyType,
     BodyTooLarge,
+    /// The body did not arrive in time.
+    BodyTimeout,
     MethodNotAllowed {
         allow: &'static str,
     },
@@ -107,6 +109,12 @@ fn describe(failure: &Failure) -> (StatusCode, u32, String) {
             StatusCode::PAYLOAD_TOO_LARGE,
             20413,
             "The request body is too large",
+        ),
+        // The contract has no code for a slow client; this follows its 20000 + status pattern.
+        Failure::BodyTimeout => fixed(
+            StatusCode::REQUEST_TIMEOUT,
+            20408,
+            "The request body did not arrive in time",
         ),
         Failure::MethodNotAllowed { .. } => {
             fixed(StatusCode::METHOD_NOT_ALLOWED, 20405, "Method not allowed")

@@ -7,6 +7,7 @@ use actix_web::http::header::{CONTENT_LENGTH, CONTENT_TYPE};
 use actix_web::{web, HttpRequest};
 
 use super::error::Failure;
+use super::security::BODY_TIMEOUT;
 
 /// Bodies above this are refused with 413.
 pub const MAX_BODY: usize = 16 * 1024;
@@ -72,7 +73,8 @@ pub fn decode_path_segment(segment: &str) -> Result<String, Failure> {
 }
 
 /// Reads a form body after the caller was authenticated: refuses other body types (415) and
-/// bodies over 16 KiB (413), the latter before reading when the length is declared.
+/// bodies over 16 KiB (413), the latter before reading when the length is declared, and bodies
+/// that do not arrive within [`BODY_TIMEOUT`] (408).
 pub async fn read_form(req: &HttpRequest, payload: web::Payload) -> Result<Fields, Failure> {
     let declared = req
         .headers()
@@ -91,9 +93,10 @@ pub async fn read_form(req: &HttpRequest, payload: web::Payload) -> Result<Field
             return Err(Failure::UnsupportedBodyType);
         }
     }
-    let body = payload
-        .to_bytes_limited(MAX_BODY)
+    // A client that trickles its body would otherwise hold a worker's attention forever.
+    let body = actix_web::rt::time::timeout(BODY_TIMEOUT, payload.to_bytes_limited(MAX_BODY))
         .await
+        .map_err(|_| Failure::BodyTimeout)?
         .map_err(|_| Failure::BodyTooLarge)?
         .map_err(|_| Failure::Malformed("the request body could not be read".into()))?;
     if content_type.is_none() && !body.is_empty() {

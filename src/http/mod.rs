@@ -2,7 +2,10 @@
 
 mod accounts;
 mod auth;
+mod console;
 mod error;
 mod form;
 pub mod format;
+mod openapi;
 pub mod routes;
+pub mod security;

@@ -1,7 +1,11 @@
 //! The SQLite adapter: all the SQL of the project, behind the domain's storage traits.
 
+mod backup;
+mod lock;
 mod migrate;
 pub mod sqlite;
 mod writer;
 
-pub use sqlite::{OpenError, SqliteStore, StoreOptions, SyncMode};
+pub use backup::{copy_database, CopySummary};
+pub use lock::{lock_path, InstanceLock};
+pub use sqlite::{CheckedDatabase, OpenError, SqliteStore, StorageLimit, StoreOptions, SyncMode};

@@ -2,12 +2,15 @@
 //! microseconds, less than a hop to another thread would); writes go to the single writer.
 
 use std::fmt;
+use std::io::Read;
 use std::path::{Path, PathBuf};
-use std::sync::OnceLock;
+use std::sync::atomic::{AtomicU32, Ordering};
+use std::sync::{Arc, OnceLock};
 use std::time::Duration;
 
 use r2d2::{Pool, PooledConnection};
 use r2d2_sqlite::SqliteConnectionManager;
+use rusqlite::config::DbConfig;
 use rusqlite::{Connection, ErrorCode, OpenFlags, Row, ToSql};
 
 use super::migrate::{migrate, MigrateError};
@@ -41,27 +44,87 @@ pub struct StoreOptions {
     pub sync: SyncMode,
     /// Pooled read connections; at least one per HTTP worker so a checkout never waits.
     pub readers: u32,
+    /// How long a write waits for a lock held by another process before it is refused as busy.
+    pub busy_wait: Duration,
+    /// A cap on the database's size, in pages; `None` leaves only the disk as the limit.
+    pub storage_limit: Option<StorageLimit>,
+}
+
+impl StoreOptions {
+    pub fn new(path: PathBuf, sync: SyncMode) -> StoreOptions {
+        StoreOptions {
+            path,
+            sync,
+            readers: 1,
+            busy_wait: Duration::from_secs(5),
+            storage_limit: None,
+        }
+    }
+}
+
+/// A cap on the database's size that can be moved while the server runs: the disk-full tests
+/// fill a database to it and then lift it, as an operator would free space.
+#[derive(Clone, Debug, Default)]
+pub struct StorageLimit(Arc<AtomicU32>);
+
+impl StorageLimit {
+    pub fn new(max_pages: u32) -> StorageLimit {
+        StorageLimit(Arc::new(AtomicU32::new(max_pages)))
+    }
+
+    pub fn set_max_pages(&self, max_pages: u32) {
+        self.0.store(max_pages, Ordering::Relaxed);
+    }
+
+    pub(super) fn max_pages(&self) -> u32 {
+        self.0.load(Ordering::Relaxed)
+    }
 }
 
 /// Why the database could not be opened. The message names no path and no SQL.
 #[derive(Debug)]
 pub enum OpenError {
+    NotAFile,
+    Missing,
+    Unreadable,
     NotADatabase,
+    Corrupt,
     Unwritable,
-    TooNew { found: i64, known: i64 },
+    TooNew {
+        found: i64,
+        known: i64,
+    },
+    /// Another process holds the database's instance lock.
+    InUse,
+    LockFile(std::io::ErrorKind),
     Other(String),
 }
 
 impl fmt::Display for OpenError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
-            OpenError::NotADatabase => {
-                f.write_str("the database file is not a SQLite database or is corrupt")
+            OpenError::NotAFile => f.write_str("the database path is not a regular file"),
+            OpenError::Missing => f.write_str("the database file does not exist"),
+            OpenError::Unreadable => {
+                f.write_str("the database file cannot be read: check its owner and permissions")
             }
-            OpenError::Unwritable => f.write_str("the database file cannot be opened for writing"),
+            OpenError::NotADatabase => f.write_str("the database file is not a SQLite database"),
+            OpenError::Corrupt => f.write_str(
+                "the database file is corrupt (its integrity check failed): restore it from a backup",
+            ),
+            OpenError::Unwritable => f.write_str(
+                "the database file is read-only: check its permissions and the file system",
+            ),
             OpenError::TooNew { found, known } => write!(
                 f,
                 "the database has schema version {found}, newer than this build knows ({known})"
+            ),
+            OpenError::InUse => f.write_str(
+                "another Switchboard is already serving this database: stop it first, or use a copy",
+            ),
+            OpenError::LockFile(kind) => write!(
+                f,
+                "cannot lock the database: the lock file beside it cannot be opened ({kind})"
             ),
             OpenError::Other(cause) => write!(f, "the database cannot be opened: {cause}"),
         }
@@ -70,7 +133,8 @@ impl fmt::Display for OpenError {
 
 fn open_error(error: rusqlite::Error) -> OpenError {
     match sqlite_code(&error) {
-        Some(ErrorCode::NotADatabase | ErrorCode::DatabaseCorrupt) => OpenError::NotADatabase,
+        Some(ErrorCode::NotADatabase) => OpenError::NotADatabase,
+        Some(ErrorCode::DatabaseCorrupt) => OpenError::Corrupt,
         Some(ErrorCode::ReadOnly | ErrorCode::CannotOpen | ErrorCode::PermissionDenied) => {
             OpenError::Unwritable
         }
@@ -83,17 +147,87 @@ pub struct SqliteStore {
     writer: Writer,
 }
 
+/// A database file that passed every check but has not been written to yet: a start-up that
+/// fails after this point (a missing key file, say) leaves the file exactly as it was.
+pub struct CheckedDatabase {
+    conn: Connection,
+    options: StoreOptions,
+}
+
 impl SqliteStore {
+    /// Checks the file, brings its schema up to date and starts the writer.
     pub fn open(options: &StoreOptions) -> Result<SqliteStore, OpenError> {
-        let mut conn = open_writer(&options.path, options.sync)?;
+        SqliteStore::check(options)?.start()
+    }
+
+    /// Opens the file and checks it without writing to it; a missing file is created empty.
+    pub fn check(options: &StoreOptions) -> Result<CheckedDatabase, OpenError> {
+        preflight(&options.path)?;
+        let conn = open_checked(&options.path, OpenFlags::SQLITE_OPEN_CREATE)?;
+        Ok(CheckedDatabase {
+            conn,
+            options: options.clone(),
+        })
+    }
+
+    /// Opens an existing database for a command run beside the server, never creating one.
+    pub fn check_existing(options: &StoreOptions) -> Result<CheckedDatabase, OpenError> {
+        if !options.path.exists() {
+            return Err(OpenError::Missing);
+        }
+        preflight(&options.path)?;
+        let conn = open_checked(&options.path, OpenFlags::empty())?;
+        Ok(CheckedDatabase {
+            conn,
+            options: options.clone(),
+        })
+    }
+
+    /// Lets queued writes finish, then folds the write-ahead log into the database file, so
+    /// that a stopped server leaves one self-contained file behind.
+    pub fn close(&self) {
+        self.writer.close();
+    }
+}
+
+impl CheckedDatabase {
+    pub(super) fn connection(&self) -> &Connection {
+        &self.conn
+    }
+
+    /// True when the file holds at least one account (of any schema version).
+    pub fn holds_accounts(&self) -> Result<bool, OpenError> {
+        let tables: i64 = self
+            .conn
+            .query_row(
+                "SELECT count(*) FROM sqlite_master WHERE type = 'table' AND name = 'accounts'",
+                [],
+                |row| row.get(0),
+            )
+            .map_err(open_error)?;
+        if tables == 0 {
+            return Ok(false);
+        }
+        self.conn
+            .query_row("SELECT EXISTS (SELECT 1 FROM accounts)", [], |row| {
+                row.get(0)
+            })
+            .map_err(open_error)
+    }
+
+    /// Switches to WAL, migrates, and starts the readers and the writer.
+    pub fn start(self) -> Result<SqliteStore, OpenError> {
+        let CheckedDatabase { mut conn, options } = self;
+        prepare_writer(&conn, &options)?;
         migrate(&mut conn).map_err(|error| match error {
             MigrateError::TooNew { found, known } => OpenError::TooNew { found, known },
             MigrateError::Sqlite(error) => open_error(error),
         })?;
+        let busy_wait = options.busy_wait;
         let manager = SqliteConnectionManager::file(&options.path)
             .with_flags(OpenFlags::SQLITE_OPEN_READ_WRITE | OpenFlags::SQLITE_OPEN_NO_MUTEX)
-            .with_init(|conn| {
-                conn.busy_timeout(Duration::from_secs(5))?;
+            .with_init(move |conn| {
+                conn.busy_timeout(busy_wait)?;
                 conn.pragma_update(None, "query_only", true)?;
                 conn.set_prepared_statement_cache_capacity(64);
                 Ok(())
@@ -108,16 +242,56 @@ impl SqliteStore {
             .map_err(|error| OpenError::Other(error.to_string()))?;
         Ok(SqliteStore {
             readers,
-            writer: Writer::start(conn),
+            writer: Writer::start(conn, options.storage_limit),
         })
     }
 }
 
-fn open_writer(path: &Path, sync: SyncMode) -> Result<Connection, OpenError> {
-    let flags = OpenFlags::SQLITE_OPEN_READ_WRITE
-        | OpenFlags::SQLITE_OPEN_CREATE
-        | OpenFlags::SQLITE_OPEN_NO_MUTEX;
+/// Checks that SQLite would only report vaguely, or not at all when running as root (which
+/// ignores permission bits): a file nobody may read or write is refused as the operator meant.
+fn preflight(path: &Path) -> Result<(), OpenError> {
+    let metadata = match std::fs::metadata(path) {
+        Ok(metadata) => metadata,
+        Err(error) if error.kind() == std::io::ErrorKind::NotFound => return Ok(()),
+        Err(_) => return Err(OpenError::Unreadable),
+    };
+    if !metadata.is_file() {
+        return Err(OpenError::NotAFile);
+    }
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        let mode = metadata.permissions().mode();
+        if mode & 0o444 == 0 {
+            return Err(OpenError::Unreadable);
+        }
+        if mode & 0o222 == 0 {
+            return Err(OpenError::Unwritable);
+        }
+    }
+    let mut header = Vec::with_capacity(16);
+    std::fs::File::open(path)
+        .and_then(|file| file.take(16).read_to_end(&mut header))
+        .map_err(|_| OpenError::Unreadable)?;
+    // An empty file is an empty database to SQLite; anything else must carry its header.
+    if !header.is_empty() && header != b"SQLite format 3\0" {
+        return Err(OpenError::NotADatabase);
+    }
+    std::fs::OpenOptions::new()
+        .read(true)
+        .write(true)
+        .open(path)
+        .map_err(|_| OpenError::Unwritable)?;
+    Ok(())
+}
+
+/// Opens and reads the whole file (`quick_check`) without writing to it. Closing this
+/// connection never checkpoints, so a refused start leaves even a leftover WAL as it was.
+fn open_checked(path: &Path, create: OpenFlags) -> Result<Connection, OpenError> {
+    let flags = OpenFlags::SQLITE_OPEN_READ_WRITE | OpenFlags::SQLITE_OPEN_NO_MUTEX | create;
     let conn = Connection::open_with_flags(path, flags).map_err(open_error)?;
+    conn.set_db_config(DbConfig::SQLITE_DBCONFIG_NO_CKPT_ON_CLOSE, true)
+        .map_err(open_error)?;
     if conn
         .is_readonly(rusqlite::DatabaseName::Main)
         .map_err(open_error)?
@@ -126,9 +300,17 @@ fn open_writer(path: &Path, sync: SyncMode) -> Result<Connection, OpenError> {
     }
     conn.busy_timeout(Duration::from_secs(5))
         .map_err(open_error)?;
-    // Reading the schema first makes a corrupt or foreign file fail here, before any write.
-    conn.query_row("SELECT count(*) FROM sqlite_master", [], |_| Ok(()))
+    let verdict: String = conn
+        .query_row("PRAGMA quick_check(1)", [], |row| row.get(0))
         .map_err(open_error)?;
+    if verdict != "ok" {
+        return Err(OpenError::Corrupt);
+    }
+    Ok(conn)
+}
+
+fn prepare_writer(conn: &Connection, options: &StoreOptions) -> Result<(), OpenError> {
+    conn.busy_timeout(options.busy_wait).map_err(open_error)?;
     let mode: String = conn
         .query_row("PRAGMA journal_mode = WAL", [], |row| row.get(0))
         .map_err(open_error)?;
@@ -137,10 +319,10 @@ fn open_writer(path: &Path, sync: SyncMode) -> Result<Connection, OpenError> {
             "journal mode {mode} instead of WAL"
         )));
     }
-    conn.pragma_update(None, "synchronous", sync.as_str())
+    conn.pragma_update(None, "synchronous", options.sync.as_str())
         .map_err(open_error)?;
     conn.set_prepared_statement_cache_capacity(64);
-    Ok(conn)
+    Ok(())
 }
 
 impl Store for SqliteStore {

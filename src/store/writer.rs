@@ -4,12 +4,13 @@
 //! write is answered before it is durable.
 
 use std::panic::{catch_unwind, AssertUnwindSafe};
-use std::sync::mpsc::{sync_channel, Receiver, SyncSender, TrySendError};
+use std::sync::mpsc::{channel, sync_channel, Receiver, Sender, SyncSender, TrySendError};
+use std::time::Duration;
 
 use rusqlite::{Connection, Transaction, TransactionBehavior};
 use tokio::sync::oneshot;
 
-use super::sqlite::InTransaction;
+use super::sqlite::{InTransaction, StorageLimit};
 use crate::domain::account::Account;
 use crate::domain::error::DomainError;
 use crate::domain::store::{StoreError, WriteJob, WriteReply};
@@ -19,28 +20,37 @@ const QUEUE_CAPACITY: usize = 4096;
 /// The most writes one transaction commits; bounds the latency of the first in line.
 const MAX_BATCH: usize = 512;
 
+/// How long closing waits for the queue to drain and the log to be folded in.
+const CLOSE_WAIT: Duration = Duration::from_secs(30);
+
 struct Queued {
     job: WriteJob,
     reply: oneshot::Sender<Result<Account, DomainError>>,
 }
 
+enum Message {
+    Write(Queued),
+    /// Sent after the last request: everything queued before it is committed first.
+    Close(Sender<()>),
+}
+
 pub struct Writer {
-    queue: SyncSender<Queued>,
+    queue: SyncSender<Message>,
 }
 
 impl Writer {
-    pub fn start(conn: Connection) -> Writer {
+    pub fn start(conn: Connection, limit: Option<StorageLimit>) -> Writer {
         let (queue, incoming) = sync_channel(QUEUE_CAPACITY);
         std::thread::Builder::new()
             .name("switchboard-writer".into())
-            .spawn(move || run(conn, incoming))
+            .spawn(move || run(conn, incoming, limit))
             .expect("cannot start the writer thread");
         Writer { queue }
     }
 
     pub fn submit(&self, job: WriteJob) -> Result<WriteReply, StoreError> {
         let (reply, answer) = oneshot::channel();
-        match self.queue.try_send(Queued { job, reply }) {
+        match self.queue.try_send(Message::Write(Queued { job, reply })) {
             Ok(()) => Ok(answer),
             Err(TrySendError::Full(_)) => Err(StoreError::Busy),
             Err(TrySendError::Disconnected(_)) => {
@@ -48,18 +58,84 @@ impl Writer {
             }
         }
     }
+
+    /// Returns once the writer has committed everything queued and stopped; later writes
+    /// fail. Waits at most [`CLOSE_WAIT`]: a stuck disk must not hold the process forever.
+    pub fn close(&self) {
+        let (done, closed) = channel();
+        if self.queue.send(Message::Close(done)).is_ok() {
+            let _ = closed.recv_timeout(CLOSE_WAIT);
+        }
+    }
 }
 
-fn run(mut conn: Connection, incoming: Receiver<Queued>) {
+fn run(mut conn: Connection, incoming: Receiver<Message>, limit: Option<StorageLimit>) {
+    let mut applied_limit = 0;
+    let mut closed = None;
     while let Ok(first) = incoming.recv() {
-        let mut batch = vec![first];
-        while batch.len() < MAX_BATCH {
+        let mut batch = Vec::new();
+        let mut close = None;
+        match first {
+            Message::Write(queued) => batch.push(queued),
+            Message::Close(done) => close = Some(done),
+        }
+        while close.is_none() && batch.len() < MAX_BATCH {
             match incoming.try_recv() {
-                Ok(next) => batch.push(next),
+                Ok(Message::Write(next)) => batch.push(next),
+                Ok(Message::Close(done)) => close = Some(done),
                 Err(_) => break,
             }
         }
-        commit_batch(&mut conn, batch);
+        if let Some(limit) = &limit {
+            applied_limit = apply_limit(&conn, limit, applied_limit);
+        }
+        if !batch.is_empty() {
+            commit_batch(&mut conn, batch);
+        }
+        if let Some(done) = close {
+            checkpoint(&conn);
+            closed = Some(done);
+            break;
+        }
+    }
+    // Refuse later writes before saying the writer is closed.
+    drop(incoming);
+    drop(conn);
+    if let Some(done) = closed {
+        let _ = done.send(());
+    }
+}
+
+/// Moves SQLite's page cap when the limit changed; returns the cap now in force.
+fn apply_limit(conn: &Connection, limit: &StorageLimit, applied: u32) -> u32 {
+    let wanted = limit.max_pages();
+    if wanted == applied || wanted == 0 {
+        return applied;
+    }
+    match conn.pragma_update(None, "max_page_count", wanted) {
+        Ok(()) => wanted,
+        Err(error) => {
+            log::warn!(
+                "cannot apply the storage limit: {}",
+                StoreError::from(error)
+            );
+            applied
+        }
+    }
+}
+
+/// Folds the write-ahead log into the database file and empties it.
+fn checkpoint(conn: &Connection) {
+    let outcome = conn.query_row("PRAGMA wal_checkpoint(TRUNCATE)", [], |row| {
+        row.get::<_, i64>(0)
+    });
+    match outcome {
+        Ok(0) => {}
+        Ok(_) => log::warn!("the write-ahead log stays: a reader was still open at shutdown"),
+        Err(error) => log::warn!(
+            "cannot fold the write-ahead log in at shutdown: {}",
+            StoreError::from(error)
+        ),
     }
 }
 
@@ -97,5 +173,42 @@ fn run_job(tx: &mut Transaction<'_>, job: WriteJob) -> Result<Account, DomainErr
 fn answer_all_failed(batch: Vec<Queued>, error: StoreError) {
     for Queued { reply, .. } in batch {
         let _ = reply.send(Err(DomainError::Store(error.clone())));
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::sync::atomic::{AtomicUsize, Ordering};
+    use std::sync::Arc;
+
+    use super::*;
+
+    #[test]
+    fn closing_runs_every_queued_write_first_and_then_refuses_more() {
+        let writer = Writer::start(Connection::open_in_memory().unwrap(), None);
+        let ran = Arc::new(AtomicUsize::new(0));
+        let replies: Vec<_> = (0..50)
+            .map(|_| {
+                let ran = Arc::clone(&ran);
+                writer
+                    .submit(Box::new(move |_| {
+                        ran.fetch_add(1, Ordering::SeqCst);
+                        Err(DomainError::NotFound)
+                    }))
+                    .unwrap()
+            })
+            .collect();
+        writer.close();
+        assert_eq!(ran.load(Ordering::SeqCst), 50);
+        for reply in replies {
+            assert!(matches!(
+                reply.blocking_recv(),
+                Ok(Err(DomainError::NotFound))
+            ));
+        }
+        assert!(matches!(
+            writer.submit(Box::new(|_| Err(DomainError::NotFound))),
+            Err(StoreError::Failed(_))
+        ));
     }
 }

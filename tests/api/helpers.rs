@@ -87,6 +87,7 @@ impl Reply {
 pub struct TestApp {
     pub address: SocketAddr,
     pub admin: Member,
+    /// Holds the database; removed when the app is dropped.
     pub dir: TempDir,
     client: reqwest::blocking::Client,
 }
@@ -165,6 +166,10 @@ pub fn start(config: Config) -> (SocketAddr, Option<String>) {
 }
 
 impl TestApp {
+    pub fn db_path(&self) -> std::path::PathBuf {
+        self.dir.path().join("switchboard.db")
+    }
+
     pub fn url(&self, path: &str) -> String {
         if path.starts_with('/') && !path.starts_with(BASE) && !path.starts_with("/health") {
             format!("http://{}{BASE}{path}", self.address)
@@ -182,8 +187,29 @@ impl TestApp {
         headers: &[(&str, &str)],
         body: Option<String>,
     ) -> Reply {
+        self.request_with(&self.client, method, path, auth, headers, body)
+    }
+
+    /// A GET sent from another loopback address (all of 127/8 reaches the server).
+    pub fn get_from(&self, from: std::net::IpAddr, path: &str, auth: &Auth) -> Reply {
+        let client = reqwest::blocking::Client::builder()
+            .local_address(from)
+            .build()
+            .unwrap();
+        self.request_with(&client, "GET", path, auth, &[], None)
+    }
+
+    fn request_with(
+        &self,
+        client: &reqwest::blocking::Client,
+        method: &str,
+        path: &str,
+        auth: &Auth,
+        headers: &[(&str, &str)],
+        body: Option<String>,
+    ) -> Reply {
         let method = reqwest::Method::from_bytes(method.as_bytes()).unwrap();
-        let mut request = self.client.request(method, self.url(path));
+        let mut request = client.request(method, self.url(path));
         match auth {
             Auth::None => {}
             Auth::Basic(user, secret) => {
@@ -229,7 +255,7 @@ impl TestApp {
 
     /// Creates a sub-account of `parent` with an email and password; `extra` adds form keys.
     pub fn create_member(&self, parent: &Auth, email: &str, extra: &[(&str, &str)]) -> Member {
-        let password = format!("pw of {email} ok");
+        let password = format!("password of {} ok", email.replace('@', " at "));
         let mut form = vec![("EmailAddress", email), ("Password", password.as_str())];
         form.extend_from_slice(extra);
         let reply = self.post("/Accounts.json", parent, &form);
@@ -241,6 +267,17 @@ impl TestApp {
             password: Some(password),
             token: body["auth_token"].as_str().unwrap().to_owned(),
         }
+    }
+
+    /// An Administrator below the first administrator, and a Developer below that one.
+    pub fn create_family(&self) -> (Member, Member) {
+        let parent = self.create_member(
+            &self.admin_auth(),
+            "parent@example.com",
+            &[("Role", "Administrator")],
+        );
+        let child = self.create_member(&parent.token_auth(), "child@example.com", &[]);
+        (parent, child)
     }
 
     /// The account as `auth` sees it, in JSON.

@@ -1,8 +1,15 @@
 //! Black-box tests: each starts the real server and speaks HTTP to it.
 
-// Shared by every test module; not each one uses all of it.
-#[allow(dead_code)]
+#[allow(dead_code)] // Shared by every test module; not each uses every helper.
 mod helpers;
 
+mod auth;
+mod clients;
+mod create;
+mod errors;
 mod fetch;
+mod list;
 mod paging;
+mod status;
+mod storage;
+mod update;

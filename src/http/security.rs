@@ -1,0 +1,87 @@
+//! What every response and every request gets, whatever route it takes: protective headers and
+//! one access-log line that can hold no secret.
+
+use std::time::{Duration, Instant};
+
+use actix_web::body::MessageBody;
+use actix_web::dev::{ServiceRequest, ServiceResponse};
+use actix_web::http::header::{CACHE_CONTROL, X_CONTENT_TYPE_OPTIONS};
+use actix_web::middleware::{DefaultHeaders, Next};
+use actix_web::Error;
+
+/// How long a client may take to send the request head; actix answers 408 and closes after it.
+pub const HEAD_TIMEOUT: Duration = Duration::from_secs(5);
+/// How long a client may take to send a body once the handler waits for it.
+pub const BODY_TIMEOUT: Duration = Duration::from_secs(5);
+/// How long a closing connection may linger before it is dropped.
+pub const DISCONNECT_TIMEOUT: Duration = Duration::from_secs(2);
+
+/// Headers added where a handler did not set its own. Every API answer may carry an AuthToken,
+/// so nothing may cache any of them; `nosniff` keeps browsers from reinterpreting a body.
+/// No CORS headers are ever sent, so no other origin can read an answer with credentials.
+pub fn default_headers() -> DefaultHeaders {
+    DefaultHeaders::new()
+        .add((X_CONTENT_TYPE_OPTIONS, "nosniff"))
+        .add((CACHE_CONTROL, "no-store"))
+}
+
+/// One line per request: address, method, path (never the query, which a careless client may
+/// fill with credentials), status and duration. Headers and bodies are never logged.
+pub async fn access_log(
+    req: ServiceRequest,
+    next: Next<impl MessageBody>,
+) -> Result<ServiceResponse<impl MessageBody>, Error> {
+    let started = Instant::now();
+    let peer = req
+        .peer_addr()
+        .map_or_else(|| "-".to_owned(), |addr| addr.ip().to_string());
+    let method = escape(req.method().as_str(), 16);
+    let path = escape(req.path(), 256);
+    let response = next.call(req).await?;
+    log::info!(
+        target: "switchboard::access",
+        "{peer} \"{method} {path}\" {} {}ms",
+        response.status().as_u16(),
+        started.elapsed().as_millis()
+    );
+    Ok(response)
+}
+
+/// Makes a client-supplied value safe for a one-line log: control characters (CR and LF among
+/// them), quotes and backslashes are escaped, and overlong values are cut at `max` characters.
+pub fn escape(value: &str, max: usize) -> String {
+    let mut escaped = String::with_capacity(value.len().min(max));
+    for (count, c) in value.chars().enumerate() {
+        if count == max {
+            escaped.push_str("...");
+            break;
+        }
+        match c {
+            '\r' => escaped.push_str("\\r"),
+            '\n' => escaped.push_str("\\n"),
+            '"' => escaped.push_str("\\\""),
+            '\\' => escaped.push_str("\\\\"),
+            c if c.is_control() => escaped.push_str(&format!("\\u{{{:x}}}", c as u32)),
+            c => escaped.push(c),
+        }
+    }
+    escaped
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn escape_keeps_a_value_on_one_line() {
+        assert_eq!(escape("a\r\nb", 64), "a\\r\\nb");
+        assert_eq!(escape("x\"y\\z\u{0}\u{7f}", 64), "x\\\"y\\\\z\\u{0}\\u{7f}");
+        assert_eq!(escape("héllo", 64), "héllo");
+    }
+
+    #[test]
+    fn escape_cuts_long_values() {
+        assert_eq!(escape("abcdef", 3), "abc...");
+        assert_eq!(escape("abc", 3), "abc");
+    }
+}

@@ -1,0 +1,381 @@
+//! The executable itself: flags, environment, first start and start-up refusals.
+
+use std::io::{BufRead, BufReader, Read};
+use std::path::Path;
+use std::process::{Child, Command, Stdio};
+use std::sync::mpsc;
+use std::time::Duration;
+
+const BIN: &str = env!("CARGO_BIN_EXE_switchboard");
+
+/// A running server process, killed when dropped.
+struct Server {
+    child: Child,
+    port: u16,
+    stdout: String,
+    log_line: String,
+}
+
+impl Drop for Server {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+fn command(dir: &Path) -> Command {
+    let mut command = Command::new(BIN);
+    command
+        .current_dir(dir)
+        .env_clear()
+        .env("PATH", std::env::var("PATH").unwrap_or_default())
+        .env("SWITCHBOARD_LISTEN", "127.0.0.1:0")
+        .env("SWITCHBOARD_BCRYPT_COST", "4")
+        .env("RUST_LOG", "info");
+    command
+}
+
+/// Starts the server and waits for its start-up line, which names the address.
+fn serve(mut command: Command) -> Server {
+    let mut child = command
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let stderr = child.stderr.take().unwrap();
+    let (sender, receiver) = mpsc::channel();
+    std::thread::spawn(move || {
+        for line in BufReader::new(stderr).lines().map_while(Result::ok) {
+            if line.contains("listening on http://") {
+                let _ = sender.send(line);
+            }
+        }
+    });
+    let log_line = receiver
+        .recv_timeout(Duration::from_secs(30))
+        .expect("the server starts");
+    let address = log_line
+        .split("http://")
+        .nth(1)
+        .unwrap()
+        .split(',')
+        .next()
+        .unwrap();
+    let port = address.rsplit(':').next().unwrap().parse().unwrap();
+    // What the server printed before it started listening (the first password, if any).
+    let mut stdout = String::new();
+    let mut out = child.stdout.take().unwrap();
+    let (sender, receiver) = mpsc::channel();
+    std::thread::spawn(move || {
+        let mut buffer = [0u8; 4096];
+        while let Ok(n) = out.read(&mut buffer) {
+            if n == 0 || sender.send(buffer[..n].to_vec()).is_err() {
+                break;
+            }
+        }
+    });
+    while let Ok(chunk) = receiver.recv_timeout(Duration::from_millis(300)) {
+        stdout.push_str(&String::from_utf8_lossy(&chunk));
+    }
+    Server {
+        child,
+        port,
+        stdout,
+        log_line,
+    }
+}
+
+fn get(port: u16, path: &str, user: &str, secret: &str) -> (u16, serde_json::Value) {
+    let client = reqwest::blocking::Client::new();
+    let reply = client
+        .get(format!("http://127.0.0.1:{port}/restcomm/2012-04-24{path}"))
+        .basic_auth(user, Some(secret))
+        .send()
+        .unwrap();
+    let status = reply.status().as_u16();
+    (
+        status,
+        serde_json::from_str(&reply.text().unwrap()).unwrap_or_default(),
+    )
+}
+
+fn post(port: u16, path: &str, user: &str, secret: &str, form: &str) -> (u16, serde_json::Value) {
+    let client = reqwest::blocking::Client::new();
+    let reply = client
+        .post(format!("http://127.0.0.1:{port}/restcomm/2012-04-24{path}"))
+        .basic_auth(user, Some(secret))
+        .header("Content-Type", "application/x-www-form-urlencoded")
+        .body(form.to_owned())
+        .send()
+        .unwrap();
+    let status = reply.status().as_u16();
+    (
+        status,
+        serde_json::from_str(&reply.text().unwrap()).unwrap_or_default(),
+    )
+}
+
+#[test]
+fn first_start_prints_a_one_time_password_for_an_uninitialized_administrator() {
+    let dir = tempfile::tempdir().unwrap();
+    let server = serve(command(dir.path()));
+    assert!(
+        server.log_line.contains(env!("CARGO_PKG_VERSION")),
+        "{}",
+        server.log_line
+    );
+    assert!(
+        server.log_line.contains("database switchboard.db"),
+        "{}",
+        server.log_line
+    );
+    assert!(server.log_line.contains("sync full"), "{}", server.log_line);
+    let password = server
+        .stdout
+        .lines()
+        .map(str::trim)
+        .find(|line| line.len() == 24 && !line.contains(' '))
+        .unwrap_or_else(|| panic!("no password in {:?}", server.stdout))
+        .to_owned();
+    let admin = "administrator@company.com";
+    let (status, me) = get(
+        server.port,
+        "/Accounts/administrator@company.com.json",
+        admin,
+        &password,
+    );
+    assert_eq!(status, 200);
+    assert_eq!(me["status"], "uninitialized");
+    assert_eq!(me["friendly_name"], "Default Administrator Account");
+    assert_eq!(me["role"], "Administrator");
+    let (status, error) = get(server.port, "/Accounts.json", admin, &password);
+    assert_eq!((status, error["code"].as_u64()), (403, Some(20005)));
+    let (status, me) = post(
+        server.port,
+        "/Accounts/administrator@company.com.json",
+        admin,
+        &password,
+        "Password=my+real+password",
+    );
+    assert_eq!(status, 200);
+    assert_eq!(me["status"], "active");
+    assert_eq!(
+        get(server.port, "/Accounts.json", admin, "my real password").0,
+        200
+    );
+    assert!(dir.path().join("switchboard.db").exists());
+    assert!(dir.path().join("switchboard.db.key").exists());
+}
+
+#[test]
+fn a_configured_first_password_and_email_apply_on_the_first_start_only() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut first = command(dir.path());
+    first
+        .env("SWITCHBOARD_ADMIN_PASSWORD", "operator chosen secret")
+        .args(["--admin-email", "Ops@Example.com"]);
+    let server = serve(first);
+    assert!(
+        !server.stdout.contains("operator chosen secret"),
+        "never printed"
+    );
+    let (status, me) = get(
+        server.port,
+        "/Accounts/ops@example.com.json",
+        "ops@example.com",
+        "operator chosen secret",
+    );
+    assert_eq!(status, 200);
+    assert_eq!(me["status"], "active");
+    drop(server);
+
+    let mut second = command(dir.path());
+    second
+        .env("SWITCHBOARD_ADMIN_PASSWORD", "another configured one")
+        .env("SWITCHBOARD_ADMIN_EMAIL", "new@example.com");
+    let server = serve(second);
+    assert_eq!(
+        get(
+            server.port,
+            "/Accounts.json",
+            "ops@example.com",
+            "operator chosen secret"
+        )
+        .0,
+        200
+    );
+    assert_eq!(
+        get(
+            server.port,
+            "/Accounts.json",
+            "ops@example.com",
+            "another configured one"
+        )
+        .0,
+        401
+    );
+    assert_eq!(
+        get(
+            server.port,
+            "/Accounts.json",
+            "new@example.com",
+            "another configured one"
+        )
+        .0,
+        401
+    );
+}
+
+#[test]
+fn flags_and_their_environment_variables_choose_the_files() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut flags = command(dir.path());
+    flags.args([
+        "--db",
+        "data.sqlite",
+        "--key-file",
+        "secret.key",
+        "--sync",
+        "normal",
+        "--workers",
+        "1",
+    ]);
+    flags.env("SWITCHBOARD_ADMIN_PASSWORD", "operator chosen secret");
+    let server = serve(flags);
+    assert!(
+        server.log_line.contains("database data.sqlite") && server.log_line.contains("sync normal"),
+        "{}",
+        server.log_line
+    );
+    drop(server);
+    assert!(dir.path().join("data.sqlite").exists());
+    assert!(dir.path().join("secret.key").exists());
+    assert!(!dir.path().join("switchboard.db").exists());
+
+    let mut env = command(dir.path());
+    env.env("SWITCHBOARD_DB", "data.sqlite")
+        .env("SWITCHBOARD_KEY_FILE", "secret.key");
+    let server = serve(env);
+    assert_eq!(
+        get(
+            server.port,
+            "/Accounts.json",
+            "administrator@company.com",
+            "operator chosen secret"
+        )
+        .0,
+        200
+    );
+}
+
+#[test]
+fn a_database_with_accounts_but_no_key_file_refuses_to_start_and_is_left_as_it_was() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut first = command(dir.path());
+    first.env("SWITCHBOARD_ADMIN_PASSWORD", "operator chosen secret");
+    drop(serve(first));
+    std::fs::remove_file(dir.path().join("switchboard.db.key")).unwrap();
+    let before = std::fs::read(dir.path().join("switchboard.db")).unwrap();
+    let output = command(dir.path()).output().unwrap();
+    assert!(!output.status.success());
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    let lines: Vec<&str> = stderr.lines().filter(|l| !l.trim().is_empty()).collect();
+    assert_eq!(lines.len(), 1, "{stderr}");
+    assert!(lines[0].contains("key file is missing"), "{stderr}");
+    assert!(
+        !dir.path().join("switchboard.db.key").exists(),
+        "no new key was made"
+    );
+    assert_eq!(
+        std::fs::read(dir.path().join("switchboard.db")).unwrap(),
+        before
+    );
+}
+
+#[test]
+fn help_lists_every_flag_and_environment_variable() {
+    let output = Command::new(BIN).arg("--help").output().unwrap();
+    assert!(output.status.success());
+    let help = String::from_utf8_lossy(&output.stdout);
+    for word in [
+        "--db",
+        "SWITCHBOARD_DB",
+        "--listen",
+        "SWITCHBOARD_LISTEN",
+        "--key-file",
+        "SWITCHBOARD_KEY_FILE",
+        "--admin-email",
+        "SWITCHBOARD_ADMIN_EMAIL",
+        "SWITCHBOARD_ADMIN_PASSWORD",
+        "--bcrypt-cost",
+        "SWITCHBOARD_BCRYPT_COST",
+        "--workers",
+        "SWITCHBOARD_WORKERS",
+        "--sync",
+        "SWITCHBOARD_SYNC",
+    ] {
+        assert!(help.contains(word), "--help lacks {word}");
+    }
+}
+
+#[test]
+fn bad_flags_end_the_process_with_one_line() {
+    let dir = tempfile::tempdir().unwrap();
+    for args in [
+        &["--bogus"][..],
+        &["--bcrypt-cost", "3"],
+        &["--sync", "sometimes"],
+        &["--admin-email", "nope"],
+        &["--workers", "0"],
+    ] {
+        let output = command(dir.path()).args(args).output().unwrap();
+        assert!(!output.status.success(), "{args:?}");
+        let stderr = String::from_utf8_lossy(&output.stderr);
+        assert_eq!(
+            stderr.lines().filter(|l| !l.trim().is_empty()).count(),
+            1,
+            "{args:?}: {stderr}"
+        );
+    }
+    assert!(
+        !dir.path().join("switchboard.db").exists(),
+        "nothing was created"
+    );
+}
+
+#[test]
+fn a_busy_port_ends_the_process_with_one_line() {
+    let dir = tempfile::tempdir().unwrap();
+    let taken = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let address = taken.local_addr().unwrap().to_string();
+    let output = command(dir.path())
+        .args(["--listen", &address])
+        .output()
+        .unwrap();
+    assert!(!output.status.success());
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert_eq!(stderr.lines().count(), 1, "{stderr}");
+    assert!(stderr.contains("cannot listen"), "{stderr}");
+}
+
+#[test]
+fn a_corrupt_database_ends_the_process_with_one_line_and_is_left_as_it_was() {
+    let dir = tempfile::tempdir().unwrap();
+    let junk = b"this is not a SQLite database, just some bytes that must stay exactly as they are"
+        .repeat(64);
+    std::fs::write(dir.path().join("switchboard.db"), &junk).unwrap();
+    let output = command(dir.path()).output().unwrap();
+    assert!(!output.status.success());
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert_eq!(stderr.lines().count(), 1, "{stderr}");
+    assert!(stderr.contains("not a SQLite database"), "{stderr}");
+    assert!(
+        !stderr.contains(&dir.path().display().to_string()),
+        "no path in the message"
+    );
+    assert_eq!(
+        std::fs::read(dir.path().join("switchboard.db")).unwrap(),
+        junk
+    );
+    assert!(!dir.path().join("switchboard.db.key").exists());
+}
