@@ -33,3 +33,8 @@ CREATE TABLE accounts (
 -- Listings walk these in creation order, for a top-level and for a level-2 Administrator.
 CREATE INDEX accounts_by_root ON accounts (root_sid, date_created, sid);
 CREATE INDEX accounts_by_branch ON accounts (branch_sid, date_created, sid);
+
+-- version 2
+-- Every read asks whether an account's root or branch is suspended. This index holds only the
+-- suspended few, so each such check is one probe into a tiny index rather than a row lookup.
+CREATE INDEX accounts_suspended ON accounts (sid, status) WHERE status = 'suspended';

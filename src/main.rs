@@ -71,3 +71,8 @@ fn serve(config: Config) -> ExitCode {
         }
     })
 }
+
+/// Every response allocates its body and a few strings per account; mimalloc's thread-local
+/// free lists make those allocations markedly cheaper than the system allocator's.
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;

@@ -124,7 +124,7 @@ fn account_response(
 }
 
 /// Every account carries its AuthToken, so no cache may keep it.
-fn ok_with_secrets(status: StatusCode, format: Format, body: String) -> HttpResponse {
+fn ok_with_secrets(status: StatusCode, format: Format, body: Vec<u8>) -> HttpResponse {
     HttpResponse::build(status)
         .insert_header((CONTENT_TYPE, format.content_type()))
         .insert_header((CACHE_CONTROL, "no-store"))

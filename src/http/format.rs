@@ -2,6 +2,7 @@
 //! envelope, the error body, and RFC 2822 dates.
 
 use std::fmt::Write as _;
+use std::io::Write as _;
 
 use actix_web::http::header::ACCEPT;
 use actix_web::HttpRequest;
@@ -56,16 +57,38 @@ impl Format {
 
 /// `Tue, 24 Apr 2012 22:51:29 +0000`
 pub fn rfc2822(time: UnixTime) -> String {
+    let mut out = Vec::with_capacity(31);
+    write_rfc2822(&mut out, time);
+    String::from_utf8(out).unwrap_or_default()
+}
+
+fn write_rfc2822(out: &mut Vec<u8>, time: UnixTime) {
     const DAYS: [&str; 7] = ["Sun", "Mon", "Tue", "Wed", "Thu", "Fri", "Sat"];
     const MONTHS: [&str; 12] = [
         "Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec",
     ];
     let (year, month, day, hour, minute, second) = time.civil();
-    format!(
-        "{}, {day:02} {} {year:04} {hour:02}:{minute:02}:{second:02} +0000",
-        DAYS[time.weekday() as usize],
-        MONTHS[month as usize - 1]
-    )
+    put(out, &[DAYS[time.weekday() as usize], ", "]);
+    two_digits(out, day);
+    put(out, &[" ", MONTHS[month as usize - 1], " "]);
+    match u32::try_from(year) {
+        Ok(year) if year <= 9999 => {
+            two_digits(out, year / 100);
+            two_digits(out, year % 100);
+        }
+        _ => {
+            let _ = write!(out, "{year:04}");
+        }
+    }
+    for (separator, value) in [(" ", hour), (":", minute), (":", second)] {
+        put(out, &[separator]);
+        two_digits(out, value);
+    }
+    put(out, &[" +0000"]);
+}
+
+fn two_digits(out: &mut Vec<u8>, value: u32) {
+    out.extend_from_slice(&[b'0' + (value / 10 % 10) as u8, b'0' + (value % 10) as u8]);
 }
 
 /// The account's URI relative to the `/restcomm` root.
@@ -87,72 +110,102 @@ const SUBRESOURCES: [(&str, &str); 10] = [
     ("Transcriptions", "Transcriptions"),
 ];
 
-#[derive(Serialize)]
-struct AccountJson<'a> {
-    sid: &'a str,
-    owner_account_sid: &'a str,
-    friendly_name: &'a str,
-    email_address: Option<&'a str>,
-    #[serde(rename = "type")]
-    kind: &'static str,
-    status: &'static str,
-    role: &'static str,
-    date_created: String,
-    date_updated: String,
-    auth_token: &'a str,
-    uri: String,
-    subresource_uris: SubresourceUris,
-}
+/// JSON keys in Restcomm's order, with the path below the account for each subresource.
+const SUBRESOURCE_KEYS: [(&str, &str); 10] = [
+    ("available_phone_numbers", "AvailablePhoneNumbers"),
+    ("calls", "Calls"),
+    ("conferences", "Conferences"),
+    ("incoming_phone_numbers", "IncomingPhoneNumbers"),
+    ("notifications", "Notifications"),
+    ("outgoing_caller_ids", "OutgoingCallerIds"),
+    ("recordings", "Recordings"),
+    ("sandbox", "Sandbox"),
+    ("sms_messages", "SMS/Messages"),
+    ("transcriptions", "Transcriptions"),
+];
 
-/// A struct rather than a map, so the keys keep Restcomm's order.
-#[derive(Serialize)]
-struct SubresourceUris {
-    available_phone_numbers: String,
-    calls: String,
-    conferences: String,
-    incoming_phone_numbers: String,
-    notifications: String,
-    outgoing_caller_ids: String,
-    recordings: String,
-    sandbox: String,
-    sms_messages: String,
-    transcriptions: String,
-}
+/// About the size of one rendered account, so a body is allocated once rather than regrown.
+const ACCOUNT_JSON_BYTES: usize = 1400;
 
-impl SubresourceUris {
-    fn of(sid: &str) -> SubresourceUris {
-        let uri = |path: &str| format!("/{VERSION}/Accounts/{sid}/{path}.json");
-        SubresourceUris {
-            available_phone_numbers: uri("AvailablePhoneNumbers"),
-            calls: uri("Calls"),
-            conferences: uri("Conferences"),
-            incoming_phone_numbers: uri("IncomingPhoneNumbers"),
-            notifications: uri("Notifications"),
-            outgoing_caller_ids: uri("OutgoingCallerIds"),
-            recordings: uri("Recordings"),
-            sandbox: uri("Sandbox"),
-            sms_messages: uri("SMS/Messages"),
-            transcriptions: uri("Transcriptions"),
-        }
-    }
-}
-
-fn account_json<'a>(account: &'a Account, token: &'a str) -> AccountJson<'a> {
+/// Written straight into the body: this runs for every account of every response, where a
+/// serde struct of owned strings cost a dozen allocations per account. Only the friendly name
+/// and the email address can hold arbitrary text, so only they go through the JSON escaper;
+/// everything else is ASCII that needs none.
+fn account_json(out: &mut Vec<u8>, account: &Account, token: &str) {
     let sid = account.sid.as_str();
-    AccountJson {
-        sid,
-        owner_account_sid: account.owner().as_str(),
-        friendly_name: account.friendly_name.as_str(),
-        email_address: account.email.as_ref().map(|email| email.as_str()),
-        kind: "Full",
-        status: account.status().as_str(),
-        role: account.role.as_str(),
-        date_created: rfc2822(account.created),
-        date_updated: rfc2822(account.updated),
-        auth_token: token,
-        uri: account_uri(sid, Format::Json),
-        subresource_uris: SubresourceUris::of(sid),
+    put(
+        out,
+        &[
+            "{\"sid\":\"",
+            sid,
+            "\",\"owner_account_sid\":\"",
+            account.owner().as_str(),
+            "\",\"friendly_name\":",
+        ],
+    );
+    json_string(out, account.friendly_name.as_str());
+    put(out, &[",\"email_address\":"]);
+    match &account.email {
+        Some(email) => json_string(out, email.as_str()),
+        None => put(out, &["null"]),
     }
+    put(
+        out,
+        &[
+            ",\"type\":\"Full\",\"status\":\"",
+            account.status().as_str(),
+            "\",\"role\":\"",
+            account.role.as_str(),
+            "\",\"date_created\":\"",
+        ],
+    );
+    write_rfc2822(out, account.created);
+    put(out, &["\",\"date_updated\":\""]);
+    write_rfc2822(out, account.updated);
+    put(
+        out,
+        &[
+            "\",\"auth_token\":\"",
+            token,
+            "\",\"uri\":\"/",
+            VERSION,
+            "/Accounts/",
+            sid,
+            ".json\",\"subresource_uris\":{",
+        ],
+    );
+    for (index, (key, path)) in SUBRESOURCE_KEYS.iter().enumerate() {
+        let comma = if index == 0 { "" } else { "," };
+        put(
+            out,
+            &[
+                comma,
+                "\"",
+                key,
+                "\":\"/",
+                VERSION,
+                "/Accounts/",
+                sid,
+                "/",
+                path,
+                ".json\"",
+            ],
+        );
+    }
+    put(out, &["}}"]);
+}
+
+/// Plain copies: `write!` through the formatting machinery cost more than the rest of an
+/// account's rendering.
+fn put(out: &mut Vec<u8>, parts: &[&str]) {
+    for part in parts {
+        out.extend_from_slice(part.as_bytes());
+    }
+}
+
+fn json_string(out: &mut Vec<u8>, text: &str) {
+    // Writing a string into a Vec cannot fail.
+    let _ = serde_json::to_writer(&mut *out, text);
 }
 
 fn account_xml(out: &mut String, account: &Account, token: &str) {
@@ -187,33 +240,24 @@ fn account_xml(out: &mut String, account: &Account, token: &str) {
 const XML_PROLOGUE: &str = "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n<RestcommResponse>";
 const XML_EPILOGUE: &str = "</RestcommResponse>";
 
-pub fn account_body(format: Format, account: &Account, token: &str) -> String {
+pub fn account_body(format: Format, account: &Account, token: &str) -> Vec<u8> {
     match format {
-        Format::Json => to_json(&account_json(account, token)),
+        Format::Json => {
+            let mut out = Vec::with_capacity(ACCOUNT_JSON_BYTES);
+            account_json(&mut out, account, token);
+            out
+        }
         Format::Xml => {
             let mut out = String::from(XML_PROLOGUE);
             account_xml(&mut out, account, token);
             out.push_str(XML_EPILOGUE);
-            out
+            out.into_bytes()
         }
     }
 }
 
-#[derive(Serialize)]
-struct ListJson<'a> {
-    accounts: Vec<AccountJson<'a>>,
-    page: u64,
-    page_size: usize,
-    start: u64,
-    end: i64,
-    uri: String,
-    first_page_uri: String,
-    previous_page_uri: Option<String>,
-    next_page_uri: Option<String>,
-}
-
 /// `token` gives each listed account's AuthToken.
-pub fn list_body(format: Format, listing: &Listing, token: impl Fn(&Account) -> String) -> String {
+pub fn list_body(format: Format, listing: &Listing, token: impl Fn(&Account) -> String) -> Vec<u8> {
     let start = listing.this.page * listing.page_size as u64;
     let end = start as i64 + listing.accounts.len() as i64 - 1;
     let uri = |link: &PageLink| page_uri(format, &listing.filters, listing.page_size, link);
@@ -224,24 +268,38 @@ pub fn list_body(format: Format, listing: &Listing, token: impl Fn(&Account) -> 
     });
     let previous_uri = listing.previous.as_ref().map(uri);
     let next_uri = listing.next.as_ref().map(uri);
-    let tokens: Vec<String> = listing.accounts.iter().map(token).collect();
     match format {
-        Format::Json => to_json(&ListJson {
-            accounts: listing
-                .accounts
-                .iter()
-                .zip(&tokens)
-                .map(|(a, t)| account_json(a, t))
-                .collect(),
-            page: listing.this.page,
-            page_size: listing.page_size,
-            start,
-            end,
-            uri: this_uri,
-            first_page_uri: first_uri,
-            previous_page_uri: previous_uri,
-            next_page_uri: next_uri,
-        }),
+        Format::Json => {
+            let mut out = Vec::with_capacity(256 + ACCOUNT_JSON_BYTES * listing.accounts.len());
+            out.extend_from_slice(b"{\"accounts\":[");
+            for (index, account) in listing.accounts.iter().enumerate() {
+                if index > 0 {
+                    out.push(b',');
+                }
+                account_json(&mut out, account, &token(account));
+            }
+            let _ = write!(
+                out,
+                "],\"page\":{},\"page_size\":{},\"start\":{start},\"end\":{end},\"uri\":",
+                listing.this.page, listing.page_size
+            );
+            // Page URIs carry percent-encoded filters: plain ASCII, but escaped all the same.
+            json_string(&mut out, &this_uri);
+            out.extend_from_slice(b",\"first_page_uri\":");
+            json_string(&mut out, &first_uri);
+            for (key, link) in [
+                ("previous_page_uri", previous_uri),
+                ("next_page_uri", next_uri),
+            ] {
+                let _ = write!(out, ",\"{key}\":");
+                match link {
+                    Some(link) => json_string(&mut out, &link),
+                    None => out.extend_from_slice(b"null"),
+                }
+            }
+            out.push(b'}');
+            out
+        }
         Format::Xml => {
             let mut out = String::from(XML_PROLOGUE);
             let attributes = [
@@ -259,12 +317,12 @@ pub fn list_body(format: Format, listing: &Listing, token: impl Fn(&Account) -> 
                 let _ = write!(out, " {name}=\"{}\"", escape(&value));
             }
             out.push('>');
-            for (account, token) in listing.accounts.iter().zip(&tokens) {
-                account_xml(&mut out, account, token);
+            for account in &listing.accounts {
+                account_xml(&mut out, account, &token(account));
             }
             out.push_str("</Accounts>");
             out.push_str(XML_EPILOGUE);
-            out
+            out.into_bytes()
         }
     }
 }
@@ -378,6 +436,14 @@ mod tests {
             "Tue, 24 Apr 2012 22:51:29 +0000"
         );
         assert_eq!(rfc2822(UnixTime(0)), "Thu, 01 Jan 1970 00:00:00 +0000");
+        assert_eq!(
+            rfc2822(UnixTime(253_402_300_799)),
+            "Fri, 31 Dec 9999 23:59:59 +0000"
+        );
+        assert_eq!(
+            rfc2822(UnixTime(-62_135_596_800)),
+            "Mon, 01 Jan 0001 00:00:00 +0000"
+        );
     }
 
     #[test]

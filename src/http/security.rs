@@ -31,6 +31,10 @@ pub async fn access_log(
     req: ServiceRequest,
     next: Next<impl MessageBody>,
 ) -> Result<ServiceResponse<impl MessageBody>, Error> {
+    // With the access log filtered out, the line's parts need not be built at all.
+    if !log::log_enabled!(target: "switchboard::access", log::Level::Info) {
+        return next.call(req).await;
+    }
     let started = Instant::now();
     let peer = req
         .peer_addr()

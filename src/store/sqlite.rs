@@ -5,14 +5,13 @@ use std::fmt;
 use std::io::Read;
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicU32, Ordering};
-use std::sync::Arc;
+use std::sync::{Arc, OnceLock};
 use std::time::Duration;
 
 use r2d2::{Pool, PooledConnection};
 use r2d2_sqlite::SqliteConnectionManager;
 use rusqlite::config::DbConfig;
-use rusqlite::types::Value;
-use rusqlite::{Connection, ErrorCode, OpenFlags, Row};
+use rusqlite::{Connection, ErrorCode, OpenFlags, Row, ToSql};
 
 use super::migrate::{migrate, MigrateError};
 use super::writer::Writer;
@@ -426,32 +425,48 @@ impl AccountWrite for InTransaction<'_> {
     }
 }
 
-/// True when a proper ancestor (the root or the branch, when they are not the row itself) is
-/// suspended. Closing cascades into the descendants' own status, so only suspension needs this.
-const ANCESTOR_SUSPENDED: &str = "EXISTS (SELECT 1 FROM accounts x
-     WHERE x.sid IN (a.root_sid, a.branch_sid) AND x.sid <> a.sid AND x.status = 'suspended')";
-
-fn select_columns() -> String {
-    format!(
-        "SELECT a.sid, a.level, a.root_sid, a.branch_sid, a.email, a.friendly_name, a.role,
-                a.status, a.password_hash, a.token_salt, a.date_created, a.date_updated,
-                {ANCESTOR_SUSPENDED}
-         FROM accounts a"
-    )
+/// True when a proper ancestor is suspended: the root from level 2, the branch at level 3.
+/// Closing cascades into the descendants' own status, so only suspension needs this. Each is
+/// one probe into the small index of suspended accounts, skipped by level (SQLite would
+/// otherwise pick the unique Sid index and then read the row). An `IN (root, branch)` list
+/// built a temporary index for every row.
+/// (Macros rather than constants, so `concat!` can build every statement at compile time.)
+macro_rules! ancestor_suspended {
+    () => {
+        "((a.level > 1 AND EXISTS (SELECT 1 FROM accounts x INDEXED BY accounts_suspended
+              WHERE x.sid = a.root_sid AND x.status = 'suspended'))
+          OR (a.level > 2 AND EXISTS (SELECT 1 FROM accounts x INDEXED BY accounts_suspended
+              WHERE x.sid = a.branch_sid AND x.status = 'suspended')))"
+    };
 }
+
+macro_rules! select_account {
+    () => {
+        concat!(
+            "SELECT a.sid, a.level, a.root_sid, a.branch_sid, a.email, a.friendly_name, a.role,
+                    a.status, a.password_hash, a.token_salt, a.date_created, a.date_updated, ",
+            ancestor_suspended!(),
+            " FROM accounts a"
+        )
+    };
+}
+
+const FIND_BY_SID: &str = concat!(select_account!(), " WHERE a.sid = ?1");
+const FIND_BY_EMAIL: &str = concat!(select_account!(), " WHERE a.email = ?1");
 
 /// The status as shown (see `Account::status`), for the list filter.
-fn shown_status() -> String {
-    format!("(CASE WHEN a.status = 'closed' THEN 'closed' WHEN {ANCESTOR_SUSPENDED} THEN 'suspended' ELSE a.status END)")
-}
+const SHOWN_STATUS: &str = concat!(
+    "(CASE WHEN a.status = 'closed' THEN 'closed' WHEN ",
+    ancestor_suspended!(),
+    " THEN 'suspended' ELSE a.status END)"
+);
 
 fn find(conn: &Connection, key: &AccountKey) -> Result<Option<Account>, StoreError> {
-    let (column, value) = match key {
-        AccountKey::Sid(sid) => ("sid", sid.as_str()),
-        AccountKey::Email(email) => ("email", email.as_str()),
+    let (sql, value) = match key {
+        AccountKey::Sid(sid) => (FIND_BY_SID, sid.as_str()),
+        AccountKey::Email(email) => (FIND_BY_EMAIL, email.as_str()),
     };
-    let sql = format!("{} WHERE a.{column} = ?1", select_columns());
-    let mut statement = conn.prepare_cached(&sql)?;
+    let mut statement = conn.prepare_cached(sql)?;
     let mut rows = statement.query([value])?;
     match rows.next()? {
         Some(row) => Ok(Some(account_from_row(row)?)),
@@ -466,54 +481,147 @@ fn is_empty(conn: &Connection) -> Result<bool, StoreError> {
     Ok(!any)
 }
 
-fn list(conn: &Connection, query: &ListQuery) -> Result<Vec<Account>, StoreError> {
-    let mut sql = select_columns();
-    let mut params: Vec<Value> = Vec::new();
-    let scope = match &query.scope {
-        Scope::Itself(sid) => ("a.sid", sid),
-        Scope::Subtree { sid, level: 1 } => ("a.root_sid", sid),
-        Scope::Subtree { sid, .. } => ("a.branch_sid", sid),
-    };
-    sql.push_str(&format!(" WHERE {} = ?", scope.0));
-    params.push(Value::Text(scope.1.as_str().to_owned()));
-    if let Some(name) = &query.friendly_name {
-        sql.push_str(" AND a.friendly_name = ?");
-        params.push(Value::Text(name.as_str().to_owned()));
-    }
-    if let Some(email) = &query.email {
-        sql.push_str(" AND a.email = ?");
-        params.push(Value::Text(email.as_str().to_owned()));
-    }
-    if let Some(status) = query.status {
-        sql.push_str(&format!(" AND {} = ?", shown_status()));
-        params.push(Value::Text(status.as_str().to_owned()));
-    }
-    let backwards = matches!(query.position, Position::Before(_));
-    match &query.position {
-        Position::After(cursor) | Position::Before(cursor) => {
-            let comparison = if backwards { "<" } else { ">" };
-            sql.push_str(&format!(" AND (a.date_created, a.sid) {comparison} (?, ?)"));
-            params.push(Value::Integer(cursor.created.0));
-            params.push(Value::Text(cursor.sid.as_str().to_owned()));
+/// The parts of a listing that change its SQL; the values go in as parameters.
+#[derive(Clone, Copy)]
+struct ListShape {
+    /// 0: the account itself, 1: a root's subtree, 2: a branch's subtree.
+    scope: usize,
+    friendly_name: bool,
+    email: bool,
+    status: bool,
+    /// 0: offset, 1: after a cursor, 2: before a cursor.
+    position: usize,
+}
+
+impl ListShape {
+    const COUNT: usize = 3 * 2 * 2 * 2 * 3;
+
+    fn of(query: &ListQuery) -> ListShape {
+        ListShape {
+            scope: match query.scope {
+                Scope::Itself(_) => 0,
+                Scope::Subtree { level: 1, .. } => 1,
+                Scope::Subtree { .. } => 2,
+            },
+            friendly_name: query.friendly_name.is_some(),
+            email: query.email.is_some(),
+            status: query.status.is_some(),
+            position: match query.position {
+                Position::Offset(_) => 0,
+                Position::After(_) => 1,
+                Position::Before(_) => 2,
+            },
         }
-        Position::Offset(_) => {}
     }
-    let direction = if backwards { "DESC" } else { "ASC" };
-    sql.push_str(&format!(
-        " ORDER BY a.date_created {direction}, a.sid {direction} LIMIT ?"
-    ));
-    params.push(Value::Integer(query.limit as i64));
-    if let Position::Offset(offset) = query.position {
-        sql.push_str(" OFFSET ?");
-        params.push(Value::Integer(i64::try_from(offset).unwrap_or(i64::MAX)));
+
+    fn index(self) -> usize {
+        let flags = usize::from(self.friendly_name)
+            | usize::from(self.email) << 1
+            | usize::from(self.status) << 2;
+        (self.scope * 8 + flags) * 3 + self.position
     }
-    let mut statement = conn.prepare_cached(&sql)?;
-    let mut rows = statement.query(rusqlite::params_from_iter(params))?;
+
+    fn from_index(index: usize) -> ListShape {
+        let (rest, position) = (index / 3, index % 3);
+        let (scope, flags) = (rest / 8, rest % 8);
+        ListShape {
+            scope,
+            friendly_name: flags & 1 != 0,
+            email: flags & 2 != 0,
+            status: flags & 4 != 0,
+            position,
+        }
+    }
+
+    /// Parameters in this order: scope, friendly name, email, status, cursor, limit, offset.
+    fn sql(self) -> String {
+        let mut sql = String::from(select_account!());
+        sql.push_str(
+            [
+                " WHERE a.sid = ?",
+                " WHERE a.root_sid = ?",
+                " WHERE a.branch_sid = ?",
+            ][self.scope],
+        );
+        if self.friendly_name {
+            sql.push_str(" AND a.friendly_name = ?");
+        }
+        if self.email {
+            sql.push_str(" AND a.email = ?");
+        }
+        if self.status {
+            sql.push_str(&format!(" AND {SHOWN_STATUS} = ?"));
+        }
+        let direction = match self.position {
+            1 => {
+                sql.push_str(" AND (a.date_created, a.sid) > (?, ?)");
+                "ASC"
+            }
+            2 => {
+                sql.push_str(" AND (a.date_created, a.sid) < (?, ?)");
+                "DESC"
+            }
+            _ => "ASC",
+        };
+        sql.push_str(&format!(
+            " ORDER BY a.date_created {direction}, a.sid {direction} LIMIT ?"
+        ));
+        if self.position == 0 {
+            sql.push_str(" OFFSET ?");
+        }
+        sql
+    }
+}
+
+/// Every shape's SQL, built once: a listing picks its statement without formatting any text.
+fn list_sql(shape: ListShape) -> &'static str {
+    static ALL: OnceLock<Vec<String>> = OnceLock::new();
+    let all = ALL.get_or_init(|| {
+        (0..ListShape::COUNT)
+            .map(|index| ListShape::from_index(index).sql())
+            .collect()
+    });
+    &all[shape.index()]
+}
+
+fn list(conn: &Connection, query: &ListQuery) -> Result<Vec<Account>, StoreError> {
+    let shape = ListShape::of(query);
+    let scope = match &query.scope {
+        Scope::Itself(sid) | Scope::Subtree { sid, .. } => sid.as_str(),
+    };
+    let mut params: Vec<&dyn ToSql> = vec![&scope];
+    let friendly_name = query.friendly_name.as_ref().map(FriendlyName::as_str);
+    let email = query.email.as_ref().map(Email::as_str);
+    let status = query.status.map(Status::as_str);
+    for value in [&friendly_name, &email, &status].into_iter().flatten() {
+        params.push(value);
+    }
+    let cursor = match &query.position {
+        Position::After(cursor) | Position::Before(cursor) => {
+            Some((cursor.created.0, cursor.sid.as_str()))
+        }
+        Position::Offset(_) => None,
+    };
+    if let Some((created, sid)) = &cursor {
+        params.push(created);
+        params.push(sid);
+    }
+    let limit = query.limit as i64;
+    params.push(&limit);
+    let offset = match query.position {
+        Position::Offset(offset) => i64::try_from(offset).unwrap_or(i64::MAX),
+        _ => 0,
+    };
+    if shape.position == 0 {
+        params.push(&offset);
+    }
+    let mut statement = conn.prepare_cached(list_sql(shape))?;
+    let mut rows = statement.query(params.as_slice())?;
     let mut accounts = Vec::with_capacity(query.limit.min(1001));
     while let Some(row) = rows.next()? {
         accounts.push(account_from_row(row)?);
     }
-    if backwards {
+    if shape.position == 2 {
         accounts.reverse();
     }
     Ok(accounts)
@@ -522,32 +630,38 @@ fn list(conn: &Connection, query: &ListQuery) -> Result<Vec<Account>, StoreError
 fn account_from_row(row: &Row<'_>) -> Result<Account, StoreError> {
     let corrupt =
         |what: &str| StoreError::Failed(format!("a stored account has an invalid {what}"));
-    let sid: String = row.get(0)?;
-    let level: i64 = row.get(1)?;
-    let root: String = row.get(2)?;
-    let branch: Option<String> = row.get(3)?;
+    // Borrowed text, parsed in place: each value is copied once, into its newtype.
+    let text = |index: usize| -> Result<&str, StoreError> {
+        row.get_ref(index)?
+            .as_str()
+            .map_err(|_| corrupt("text column"))
+    };
+    let optional_text = |index: usize| -> Result<Option<&str>, StoreError> {
+        row.get_ref(index)?
+            .as_str_or_null()
+            .map_err(|_| corrupt("text column"))
+    };
     let parse_sid = |text: &str| AccountSid::parse(text).ok_or_else(|| corrupt("sid"));
-    let ancestors = match (level, branch) {
+    let level: i64 = row.get(1)?;
+    let ancestors = match (level, optional_text(3)?) {
         (1, _) => Vec::new(),
-        (2, _) => vec![parse_sid(&root)?],
-        (3, Some(branch)) => vec![parse_sid(&root)?, parse_sid(&branch)?],
+        (2, _) => vec![parse_sid(text(2)?)?],
+        (3, Some(branch)) => vec![parse_sid(text(2)?)?, parse_sid(branch)?],
         _ => return Err(corrupt("level")),
     };
-    let email = row
-        .get::<_, Option<String>>(4)?
-        .map(|e| Email::parse(&e))
+    let email = optional_text(4)?
+        .map(Email::parse)
         .transpose()
         .map_err(|_| corrupt("email"))?;
     Ok(Account {
-        sid: parse_sid(&sid)?,
+        sid: parse_sid(text(0)?)?,
         ancestors,
         email,
-        friendly_name: FriendlyName::parse(&row.get::<_, String>(5)?)
-            .map_err(|_| corrupt("friendly name"))?,
-        role: Role::parse(&row.get::<_, String>(6)?).map_err(|_| corrupt("role"))?,
-        own_status: Status::parse(&row.get::<_, String>(7)?).map_err(|_| corrupt("status"))?,
-        password_hash: row.get(8)?,
-        token_salt: row.get(9)?,
+        friendly_name: FriendlyName::parse(text(5)?).map_err(|_| corrupt("friendly name"))?,
+        role: Role::parse(text(6)?).map_err(|_| corrupt("role"))?,
+        own_status: Status::parse(text(7)?).map_err(|_| corrupt("status"))?,
+        password_hash: optional_text(8)?.map(str::to_owned),
+        token_salt: text(9)?.to_owned(),
         created: UnixTime(row.get(10)?),
         updated: UnixTime(row.get(11)?),
         ancestor_suspended: row.get(12)?,
@@ -590,5 +704,22 @@ impl From<rusqlite::Error> for StoreError {
             },
             other => StoreError::Failed(describe(&other)),
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::collections::HashSet;
+
+    use super::*;
+
+    #[test]
+    fn every_list_shape_has_its_own_statement() {
+        let shapes = (0..ListShape::COUNT).map(ListShape::from_index);
+        for (index, shape) in shapes.clone().enumerate() {
+            assert_eq!(shape.index(), index);
+        }
+        let statements: HashSet<String> = shapes.map(ListShape::sql).collect();
+        assert_eq!(statements.len(), ListShape::COUNT);
     }
 }

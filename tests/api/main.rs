@@ -9,6 +9,7 @@ mod create;
 mod errors;
 mod fetch;
 mod list;
+mod paging;
 mod status;
 mod storage;
 mod update;
