@@ -13,7 +13,7 @@ use crate::config::Config;
 use crate::domain::credentials::{Credentials, InstallationKey, Password};
 use crate::domain::error::DomainError;
 use crate::domain::service::{AccountService, FirstAdministrator};
-use crate::http::{routes, security};
+use crate::http::{routes, security, PageCache};
 use crate::store::{InstanceLock, OpenError, SqliteStore, StoreOptions};
 
 pub const VERSION: &str = env!("CARGO_PKG_VERSION");
@@ -105,9 +105,11 @@ impl Application {
             .bootstrap(config.admin_email.clone(), config.admin_password.as_deref())
             .await?;
         let service = web::Data::new(service);
+        let pages = web::Data::new(PageCache::default());
         let server = HttpServer::new(move || {
             App::new()
                 .app_data(service.clone())
+                .app_data(pages.clone())
                 .wrap(security::default_headers())
                 .wrap(middleware::from_fn(security::access_log))
                 .configure(routes::configure)

@@ -290,6 +290,13 @@ impl AccountService {
         .await
     }
 
+    /// Changes whenever a listing, for any caller, may have changed: a listing taken at one
+    /// version can be answered again for as long as the version stays the same.
+    pub fn listing_version(&self, caller: &Account) -> Result<u64, DomainError> {
+        require_active(caller)?;
+        Ok(self.store.data_version()?)
+    }
+
     pub fn list(&self, caller: &Account, form: &ListForm) -> Result<Listing, DomainError> {
         require_active(caller)?;
         let filters = ListFilters {

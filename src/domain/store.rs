@@ -103,4 +103,7 @@ pub trait Store: Send + Sync {
     /// Queues the job for the writer; fails at once with [`StoreError::Busy`] when the queue
     /// is full.
     fn write(&self, job: WriteJob) -> Result<WriteReply, StoreError>;
+    /// A number that changes whenever data was committed, by this process or another; two
+    /// equal readings mean nothing was committed in between.
+    fn data_version(&self) -> Result<u64, StoreError>;
 }

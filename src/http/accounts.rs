@@ -1,13 +1,16 @@
 //! The account handlers: each authenticates, parses, asks the domain, and renders.
 
+use actix_web::body::MessageBody;
 use actix_web::http::header::{CACHE_CONTROL, CONTENT_TYPE, LOCATION};
 use actix_web::http::StatusCode;
+use actix_web::web::Bytes;
 use actix_web::{web, HttpRequest, HttpResponse};
 
 use super::auth;
 use super::error::{error_response, Failure};
 use super::form::{decode_path_segment, read_form, Fields};
 use super::format::{account_body, account_uri, list_body, Format, API_ROOT};
+use super::page_cache::PageCache;
 use crate::domain::account::Account;
 use crate::domain::service::{AccountService, CreateForm, ListForm, UpdateForm};
 
@@ -28,9 +31,9 @@ pub async fn create(req: HttpRequest, body: web::Payload, service: Service) -> H
     respond(format, create_account(&req, body, &service, format).await)
 }
 
-pub async fn list(req: HttpRequest, service: Service) -> HttpResponse {
+pub async fn list(req: HttpRequest, service: Service, pages: web::Data<PageCache>) -> HttpResponse {
     let format = Format::of(&req);
-    respond(format, list_accounts(&req, &service, format).await)
+    respond(format, list_accounts(&req, &service, &pages, format).await)
 }
 
 async fn fetch_account(
@@ -89,9 +92,15 @@ async fn create_account(
 async fn list_accounts(
     req: &HttpRequest,
     service: &AccountService,
+    pages: &PageCache,
     format: Format,
 ) -> Result<HttpResponse, Failure> {
     let caller = auth::caller(req, service).await?;
+    let version = service.listing_version(&caller)?;
+    let key = PageCache::key(caller.sid.as_str(), format, req.query_string());
+    if let Some(body) = pages.get(&key, version) {
+        return Ok(ok_with_secrets(StatusCode::OK, format, body));
+    }
     let mut query = Fields::parse(req.query_string().as_bytes())?;
     let form = ListForm {
         friendly_name: query.take("FriendlyName"),
@@ -102,7 +111,10 @@ async fn list_accounts(
         page_token: query.take("PageToken"),
     };
     let listing = service.list(&caller, &form)?;
-    let body = list_body(format, &listing, |account| service.token(account));
+    let body = Bytes::from(list_body(format, &listing, |account| {
+        service.token(account)
+    }));
+    pages.put(key, version, body.clone());
     Ok(ok_with_secrets(StatusCode::OK, format, body))
 }
 
@@ -124,7 +136,11 @@ fn account_response(
 }
 
 /// Every account carries its AuthToken, so no cache may keep it.
-fn ok_with_secrets(status: StatusCode, format: Format, body: Vec<u8>) -> HttpResponse {
+fn ok_with_secrets(
+    status: StatusCode,
+    format: Format,
+    body: impl MessageBody + 'static,
+) -> HttpResponse {
     HttpResponse::build(status)
         .insert_header((CONTENT_TYPE, format.content_type()))
         .insert_header((CACHE_CONTROL, "no-store"))

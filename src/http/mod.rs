@@ -7,5 +7,8 @@ mod error;
 mod form;
 pub mod format;
 mod openapi;
+mod page_cache;
 pub mod routes;
 pub mod security;
+
+pub use page_cache::PageCache;

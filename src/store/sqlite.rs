@@ -5,6 +5,7 @@ use std::fmt;
 use std::io::Read;
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicU32, Ordering};
+use std::sync::Mutex;
 use std::sync::{Arc, OnceLock};
 use std::time::Duration;
 
@@ -145,6 +146,9 @@ fn open_error(error: rusqlite::Error) -> OpenError {
 pub struct SqliteStore {
     readers: Pool<SqliteConnectionManager>,
     writer: Writer,
+    /// Its own connection, so that `PRAGMA data_version` compares like with like: the number
+    /// is per connection, and changes when any other connection (or process) commits.
+    watcher: Mutex<Connection>,
 }
 
 /// A database file that passed every check but has not been written to yet: a start-up that
@@ -240,9 +244,20 @@ impl CheckedDatabase {
             .connection_timeout(Duration::from_secs(5))
             .build(manager)
             .map_err(|error| OpenError::Other(error.to_string()))?;
+        let watcher = Connection::open_with_flags(
+            &options.path,
+            OpenFlags::SQLITE_OPEN_READ_WRITE | OpenFlags::SQLITE_OPEN_NO_MUTEX,
+        )
+        .and_then(|watcher| {
+            watcher.busy_timeout(busy_wait)?;
+            watcher.pragma_update(None, "query_only", true)?;
+            Ok(watcher)
+        })
+        .map_err(open_error)?;
         Ok(SqliteStore {
             readers,
             writer: Writer::start(conn, options.storage_limit),
+            watcher: Mutex::new(watcher),
         })
     }
 }
@@ -333,6 +348,17 @@ impl Store for SqliteStore {
 
     fn write(&self, job: WriteJob) -> Result<WriteReply, StoreError> {
         self.writer.submit(job)
+    }
+
+    fn data_version(&self) -> Result<u64, StoreError> {
+        let watcher = self
+            .watcher
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner());
+        let version: i64 = watcher
+            .prepare_cached("PRAGMA data_version")?
+            .query_row([], |row| row.get(0))?;
+        Ok(version as u64)
     }
 }
 

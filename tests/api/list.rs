@@ -358,3 +358,64 @@ fn the_xml_listing_carries_paging_attributes() {
     assert_eq!(body.matches("<Account>").count(), 2);
     assert!(body.ends_with("</Accounts></RestcommResponse>"));
 }
+
+/// Pages may be answered again between writes; any commit must retire them.
+#[test]
+fn a_repeated_listing_always_shows_the_latest_committed_data() {
+    let app = spawn_app();
+    let member = app.create_member(&app.admin_auth(), "cached@example.com", &[]);
+    let query = "/Accounts.json?PageSize=5";
+    let find = |page: &Value| {
+        page["accounts"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|a| a["sid"] == member.sid.as_str())
+            .cloned()
+            .unwrap()
+    };
+    let first = app.get(query, &app.admin_auth());
+    assert_eq!(
+        app.get(query, &app.admin_auth()).body,
+        first.body,
+        "nothing changed"
+    );
+
+    app.post(
+        &format!("/Accounts/{}.json", member.sid),
+        &app.admin_auth(),
+        &[("FriendlyName", "renamed")],
+    );
+    assert_eq!(
+        find(&app.get(query, &app.admin_auth()).json())["friendly_name"],
+        "renamed"
+    );
+
+    let changed = app.post(
+        &format!("/Accounts/{}.json", member.sid),
+        &member.token_auth(),
+        &[("Password", "another long password")],
+    );
+    let token = changed.json()["auth_token"].as_str().unwrap().to_owned();
+    assert_eq!(
+        find(&app.get(query, &app.admin_auth()).json())["auth_token"],
+        token.as_str()
+    );
+
+    // A commit by another process (here, another connection to the same file) counts too.
+    let other = rusqlite::Connection::open(app.db_path()).unwrap();
+    other
+        .execute(
+            "UPDATE accounts SET friendly_name = 'changed elsewhere' WHERE sid = ?1",
+            [&member.sid],
+        )
+        .unwrap();
+    assert_eq!(
+        find(&app.get(query, &app.admin_auth()).json())["friendly_name"],
+        "changed elsewhere"
+    );
+
+    // Another caller with the same query gets its own listing, not the administrator's.
+    let own = app.get(query, &Auth::basic(&member.sid, &token));
+    assert_eq!(sids(&own.json()), vec![member.sid.clone()]);
+}
