@@ -13,8 +13,8 @@ use actix_web::web::Bytes;
 
 use super::format::Format;
 
-/// Enough for a few hundred typical pages; the largest page (1000 accounts) still fits.
-const BUDGET_BYTES: usize = 8 * 1024 * 1024;
+/// About sixty pages of fifty accounts; the largest page (1000 accounts, 1.4 MiB) still fits.
+const BUDGET_BYTES: usize = 4 * 1024 * 1024;
 
 pub struct PageCache {
     budget: usize,
