@@ -182,8 +182,7 @@ fn a_suspended_administrator_cannot_act() {
 #[test]
 fn an_uninitialized_account_may_only_set_its_password() {
     let w = world();
-    let fresh = create_member(
-        &w.app,
+    let fresh = w.app.create_member(
         &w.a.token_auth(),
         "fresh@example.com",
         &[("Status", "uninitialized")],

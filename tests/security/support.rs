@@ -28,14 +28,9 @@ pub fn world() -> World {
 pub fn world_with(adjust: impl FnOnce(&mut switchboard::config::Config)) -> World {
     let app = spawn_app_with(adjust);
     let root = app.admin_auth();
-    let a = create_member(&app, &root, "a@example.com", &[("Role", "Administrator")]);
-    let a1 = create_member(
-        &app,
-        &a.token_auth(),
-        "a1@example.com",
-        &[("Role", "Developer")],
-    );
-    let b = create_member(&app, &root, "b@example.com", &[("Role", "Administrator")]);
+    let a = app.create_member(&root, "a@example.com", &[("Role", "Administrator")]);
+    let a1 = app.create_member(&a.token_auth(), "a1@example.com", &[("Role", "Developer")]);
+    let b = app.create_member(&root, "b@example.com", &[("Role", "Administrator")]);
     let checker = reqwest::blocking::Client::builder()
         .pool_max_idle_per_host(0)
         .timeout(Duration::from_secs(30))
@@ -47,22 +42,6 @@ pub fn world_with(adjust: impl FnOnce(&mut switchboard::config::Config)) -> Worl
         a1,
         b,
         checker,
-    }
-}
-
-/// A sub-account of `parent` with an email and a password that does not contain the email.
-pub fn create_member(app: &TestApp, parent: &Auth, email: &str, extra: &[(&str, &str)]) -> Member {
-    let password = format!("{} keeps a long secret", email.replace('@', " at "));
-    let mut form = vec![("EmailAddress", email), ("Password", password.as_str())];
-    form.extend_from_slice(extra);
-    let reply = app.post("/Accounts.json", parent, &form);
-    assert_eq!(reply.status, 201, "{}", reply.body);
-    let body = reply.json();
-    Member {
-        sid: body["sid"].as_str().unwrap().to_owned(),
-        email: Some(email.to_owned()),
-        password: Some(password),
-        token: body["auth_token"].as_str().unwrap().to_owned(),
     }
 }
 
