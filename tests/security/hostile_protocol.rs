@@ -123,12 +123,11 @@ fn a_second_request_hidden_in_a_body_is_not_run() {
 fn a_client_that_never_finishes_its_head_is_cut_off() {
     let w = world();
     let before = w.snapshot();
-    let mut stream = TcpStream::connect(w.app.address).unwrap();
-    stream.set_read_timeout(Some(WAIT)).unwrap();
-    stream
-        .write_all(b"GET /health HTTP/1.1\r\nHost: slow\r\nX-Slow: 1\r\n")
-        .unwrap();
-    let answer = read_until_quiet(&mut stream);
+    let answer = raw_exchange(
+        w.app.address,
+        b"GET /health HTTP/1.1\r\nHost: slow\r\nX-Slow: 1\r\n",
+        WAIT,
+    );
     assert_eq!(raw_status(&answer), 408, "{answer}");
     w.assert_intact(&before);
 }
@@ -137,16 +136,13 @@ fn a_client_that_never_finishes_its_head_is_cut_off() {
 fn a_client_that_never_finishes_its_body_is_cut_off() {
     let w = world();
     let before = w.snapshot();
-    let mut stream = TcpStream::connect(w.app.address).unwrap();
-    stream.set_read_timeout(Some(WAIT)).unwrap();
     let request = head(
         &w,
         "POST",
         &w.account_path(&w.a),
         "Content-Type: application/x-www-form-urlencoded\r\nContent-Length: 100\r\n\r\nFriendlyName=sl",
     );
-    stream.write_all(request.as_bytes()).unwrap();
-    let answer = read_until_quiet(&mut stream);
+    let answer = raw_exchange(w.app.address, request.as_bytes(), WAIT);
     assert_eq!(raw_status(&answer), 408, "{answer}");
     assert_eq!(raw_code(&answer), 20408, "{answer}");
     w.assert_intact(&before);
@@ -156,16 +152,13 @@ fn a_client_that_never_finishes_its_body_is_cut_off() {
 fn an_unauthenticated_body_is_never_read() {
     let w = world();
     let before = w.snapshot();
-    let mut stream = TcpStream::connect(w.app.address).unwrap();
-    stream.set_read_timeout(Some(WAIT)).unwrap();
     // Declares a body it never sends: the answer can only come without reading it.
     let request = format!(
         "POST /restcomm/2012-04-24{} HTTP/1.1\r\nHost: x\r\n\
          Content-Type: application/x-www-form-urlencoded\r\nContent-Length: 16000\r\n\r\n",
         w.account_path(&w.a)
     );
-    stream.write_all(request.as_bytes()).unwrap();
-    let answer = read_until_quiet(&mut stream);
+    let answer = raw_exchange(w.app.address, request.as_bytes(), WAIT);
     assert_eq!(raw_status(&answer), 401, "{answer}");
     assert_eq!(raw_code(&answer), 20003, "{answer}");
     w.assert_intact(&before);
@@ -175,16 +168,13 @@ fn an_unauthenticated_body_is_never_read() {
 fn a_huge_declared_body_is_refused_before_it_is_sent() {
     let w = world();
     let before = w.snapshot();
-    let mut stream = TcpStream::connect(w.app.address).unwrap();
-    stream.set_read_timeout(Some(WAIT)).unwrap();
     let request = head(
         &w,
         "POST",
         &w.account_path(&w.a),
         "Content-Type: application/x-www-form-urlencoded\r\nContent-Length: 1000000000\r\n\r\n",
     );
-    stream.write_all(request.as_bytes()).unwrap();
-    let answer = read_until_quiet(&mut stream);
+    let answer = raw_exchange(w.app.address, request.as_bytes(), WAIT);
     assert_eq!(raw_status(&answer), 413, "{answer}");
     assert_eq!(raw_code(&answer), 20413, "{answer}");
     w.assert_intact(&before);
