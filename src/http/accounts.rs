@@ -4,7 +4,7 @@ use actix_web::body::MessageBody;
 use actix_web::http::header::{CACHE_CONTROL, CONTENT_TYPE, LOCATION};
 use actix_web::http::StatusCode;
 use actix_web::web::Bytes;
-use actix_web::{web, HttpRequest, HttpResponse};
+use actix_web::{web, HttpRequest, HttpResponse, Route};
 
 use super::auth;
 use super::error::{error_response, Failure};
@@ -151,28 +151,12 @@ fn respond(format: Format, result: Result<HttpResponse, Failure>) -> HttpRespons
     result.unwrap_or_else(|failure| error_response(format, &failure))
 }
 
-pub async fn collection_method_not_allowed(req: HttpRequest) -> HttpResponse {
-    error_response(
-        Format::of(&req),
-        &Failure::MethodNotAllowed { allow: "GET, POST" },
-    )
-}
-
-/// Accounts are closed, never deleted.
-pub async fn item_method_not_allowed(req: HttpRequest) -> HttpResponse {
-    error_response(
-        Format::of(&req),
-        &Failure::MethodNotAllowed {
-            allow: "GET, POST, PUT",
-        },
-    )
-}
-
-pub async fn get_only(req: HttpRequest) -> HttpResponse {
-    error_response(
-        Format::of(&req),
-        &Failure::MethodNotAllowed { allow: "GET" },
-    )
+/// The handler for any other method on a resource that answers only `allow`. Accounts are
+/// closed, never deleted, so DELETE is among them.
+pub fn method_not_allowed(allow: &'static str) -> Route {
+    web::to(move |req: HttpRequest| async move {
+        error_response(Format::of(&req), &Failure::MethodNotAllowed { allow })
+    })
 }
 
 pub async fn no_route(req: HttpRequest) -> HttpResponse {
