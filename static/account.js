@@ -60,18 +60,29 @@ export function initAccount(session, onRenamed) {
   $('#password-form').addEventListener('submit', async (event) => {
     event.preventDefault();
     const form = event.currentTarget;
-    clearErrors(form);
-    if (!(await rules.check())) return;
-    const password = $('#new-password').value;
-    const updated = await busy(form.querySelector('button'), form,
-      () => session.client.update(session.me.sid, { Password: password }));
+    const updated = await changeOwnPassword(session, form, rules, $('#new-password'),
+      form.querySelector('button'));
     if (!updated) return;
-    // The old password and token stopped working: go on with the new password.
-    session.client.useSecret(password);
-    session.me = updated;
-    rules.reset();
     renderAccount(updated);
     notify('Your password has changed, and so has your AuthToken. Programs that used the old token need this one:',
       [{ label: 'New AuthToken', value: updated.auth_token }]);
   });
+}
+
+/**
+ * Sets the signed-in account's password from `input`, once the page's own checks pass. The old
+ * password and token stop working, so the session goes on with the new password. Resolves to
+ * the updated account, or to undefined when the page or the API refused (the reason is shown).
+ */
+export async function changeOwnPassword(session, form, rules, input, button) {
+  clearErrors(form);
+  if (!(await rules.check())) return undefined;
+  const password = input.value;
+  const updated = await busy(button, form,
+    () => session.client.update(session.me.sid, { Password: password }));
+  if (!updated) return undefined;
+  session.client.useSecret(password);
+  session.me = updated;
+  rules.reset();
+  return updated;
 }

@@ -3,7 +3,7 @@
 import { Client, onBusyChange } from './api.js';
 import { $, busy, clearErrors, fieldError, notify } from './ui.js';
 import { passwordRules } from './password.js';
-import { initAccount, renderAccount } from './account.js';
+import { changeOwnPassword, initAccount, renderAccount } from './account.js';
 import { startSubAccounts } from './subaccounts.js';
 
 /** Who is signed in: the API client (holding the credentials) and the account as last seen. */
@@ -57,16 +57,9 @@ const firstRules = passwordRules($('#first-password-form'), () => session.me?.em
 async function setFirstPassword(event) {
   event.preventDefault();
   const form = event.currentTarget;
-  clearErrors(form);
-  if (!(await firstRules.check())) return;
-  const password = $('#first-password').value;
-  const updated = await busy(form.querySelector('button[type="submit"]'), form,
-    () => session.client.update(session.me.sid, { Password: password }));
+  const updated = await changeOwnPassword(session, form, firstRules, $('#first-password'),
+    form.querySelector('button[type="submit"]'));
   if (!updated) return;
-  // The one-time password is gone now: the session goes on with the new one.
-  session.client.useSecret(password);
-  session.me = updated;
-  firstRules.reset();
   enterConsole();
   notify('Your password is set and your account is active. Your AuthToken changed with it:',
     [{ label: 'AuthToken', value: updated.auth_token }]);
