@@ -8,6 +8,7 @@ pub mod commands;
 pub mod config;
 pub mod domain;
 pub mod http;
+pub mod logging;
 pub mod startup;
 pub mod store;
 pub mod tls;

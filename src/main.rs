@@ -17,7 +17,8 @@ fn main() -> ExitCode {
             return ExitCode::from(2);
         }
     };
-    env_logger::Builder::from_env(env_logger::Env::default().default_filter_or("info")).init();
+    // Dropped as main returns, which writes out every line still queued.
+    let _log = switchboard::logging::init();
     let command = cli.command();
     let config = match cli.into_config() {
         Ok(config) => config,

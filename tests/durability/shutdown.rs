@@ -108,3 +108,35 @@ fn accounts_with_email(db: &Path, email: &str) -> i64 {
         )
         .unwrap()
 }
+
+/// The access log is written off the request threads, in batches: a stop by SIGTERM still
+/// writes every line of every answered request.
+#[test]
+fn sigterm_loses_no_access_line() {
+    let dir = tempfile::tempdir().unwrap();
+    let server = start(&dir.path().join("log.db"));
+    let client = client();
+    let requests = 300;
+    for _ in 0..requests {
+        let response = client
+            .get(format!("http://{}/health", server.address))
+            .send()
+            .unwrap();
+        assert_eq!(response.status().as_u16(), 200);
+    }
+    let log = std::sync::Arc::clone(&server.log);
+    assert!(server.stop().success());
+    let access_lines = || {
+        log.lock()
+            .unwrap()
+            .iter()
+            .filter(|line| line.contains("\"GET /health\" 200"))
+            .count()
+    };
+    // The process has exited; the reader thread may still be draining the pipe.
+    let deadline = std::time::Instant::now() + Duration::from_secs(10);
+    while access_lines() < requests && std::time::Instant::now() < deadline {
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    assert_eq!(access_lines(), requests);
+}
