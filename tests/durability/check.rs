@@ -117,3 +117,45 @@ fn check_refuses_a_missing_database_or_folder_and_creates_neither() {
     );
     assert_eq!(names(dir.path()), Vec::<String>::new());
 }
+
+/// The start reads what it needs whatever the file's size: at a million accounts, from the
+/// spawn to `/health` answering 200 takes under a second. Slow to set up (it writes the
+/// million rows first), so it runs on demand:
+/// `cargo test --release --test durability -- --ignored a_million`.
+#[test]
+#[ignore]
+fn a_million_accounts_start_and_answer_health_within_a_second() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = installation(dir.path());
+    {
+        let conn = open_sqlite(&db);
+        let root: String = conn
+            .query_row("SELECT sid FROM accounts", [], |row| row.get(0))
+            .unwrap();
+        conn.execute(
+            "WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < 1000000)
+             INSERT INTO accounts (sid, level, owner_sid, root_sid, branch_sid, email,
+                 friendly_name, role, status, password_hash, token_salt, date_created,
+                 date_updated)
+             SELECT printf('AC%032x', i), 2, ?1, ?1, printf('AC%032x', i),
+                 printf('member%d@million.test', i), 'Member', 'Developer', 'active', NULL,
+                 'salt', 1700000000 + i, 1700000000 + i
+             FROM n",
+            [&root],
+        )
+        .unwrap();
+        conn.execute_batch("PRAGMA wal_checkpoint(TRUNCATE)")
+            .unwrap();
+    }
+    let started = std::time::Instant::now();
+    let server = start(&db);
+    let health = format!("http://{}/health", server.address);
+    let status = client().get(&health).send().unwrap().status();
+    let elapsed = started.elapsed();
+    assert_eq!(status, 200);
+    assert!(
+        elapsed < std::time::Duration::from_secs(1),
+        "start to /health took {elapsed:?}"
+    );
+    assert!(server.stop().success());
+}
