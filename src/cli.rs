@@ -163,10 +163,12 @@ impl Cli {
         let matches = command.try_get_matches_from_mut(args)?;
         if let Some((name, _)) = matches.subcommand() {
             if let Some(flag) = serve_flag_given(&matches) {
-                return Err(command.error(
-                    clap::error::ErrorKind::ArgumentConflict,
-                    format!("--{flag} is for serving: give it without a command, or after `serve`, not before `{name}`"),
-                ));
+                let message = if name == "serve" {
+                    format!("--{flag} goes after `serve`, or leave `serve` out")
+                } else {
+                    format!("--{flag} is for serving: give it without a command, or after `serve`, not before `{name}`")
+                };
+                return Err(command.error(clap::error::ErrorKind::ArgumentConflict, message));
             }
         }
         <Cli as clap::FromArgMatches>::from_arg_matches(&matches)
@@ -308,6 +310,7 @@ mod tests {
             &["admin", "reset-password", "a@b.example", "--sync", "normal"],
             &["check", "--tls-cert", "c.pem"],
             &["--listen", "127.0.0.1:9", "backup", "copy.db"],
+            &["--workers", "2", "serve"],
         ] {
             assert!(parse(args).is_err(), "{args:?}");
         }
