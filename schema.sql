@@ -38,3 +38,11 @@ CREATE INDEX accounts_by_branch ON accounts (branch_sid, date_created, sid);
 -- Every read asks whether an account's root or branch is suspended. This index holds only the
 -- suspended few, so each such check is one probe into a tiny index rather than a row lookup.
 CREATE INDEX accounts_suspended ON accounts (sid, status) WHERE status = 'suspended';
+
+-- version 4
+-- Facts about the installation as a whole, one row each. `key_check` is derived from the key
+-- file (never the key itself), so that a start with another key file is refused.
+CREATE TABLE installation (
+    name  TEXT PRIMARY KEY NOT NULL,
+    value TEXT NOT NULL
+) WITHOUT ROWID;

@@ -1,21 +1,25 @@
-//! The command line: every flag also reads a `SWITCHBOARD_*` environment variable.
+//! The command line: every flag also reads a `SWITCHBOARD_*` environment variable. Each
+//! command takes only the flags that apply to it, so its `--help` lists no others.
 
+use std::net::SocketAddr;
 use std::path::PathBuf;
 
-use clap::{Parser, Subcommand};
+use clap::{Args, Parser, Subcommand};
 
 use crate::config::{default_key_file, Config, TlsFiles};
 use crate::domain::account::Email;
 use crate::store::SyncMode;
+
+const SERVE_AFTER_HELP: &str = "Environment only (never a flag, so it stays out of `ps`):\n  \
+    SWITCHBOARD_ADMIN_PASSWORD  the first administrator's password, used on the first start \
+    only [default: random, printed once]\n\nRUST_LOG sets the log level (default: info).";
 
 #[derive(Parser, Debug)]
 #[command(
     name = "switchboard",
     version,
     about = "Serves the Restcomm-compatible Accounts API from an embedded SQLite database.",
-    after_help = "Environment only (never a flag, so it stays out of `ps`):\n  \
-        SWITCHBOARD_ADMIN_PASSWORD  the first administrator's password, used on the first start \
-        only [default: random, printed once]\n\nRUST_LOG sets the log level (default: info)."
+    after_help = SERVE_AFTER_HELP
 )]
 pub struct Cli {
     #[command(subcommand)]
@@ -31,37 +35,89 @@ pub struct Cli {
     )]
     db: PathBuf,
 
-    /// Where to listen for HTTP
+    #[command(flatten)]
+    serve: ServeArgs,
+}
+
+/// What to do; serving is the default.
+#[derive(Subcommand, Debug, Clone, PartialEq, Eq)]
+pub enum Command {
+    /// Serve the API (the default)
+    #[command(after_help = SERVE_AFTER_HELP)]
+    Serve(ServeArgs),
+    /// Copy the database consistently, also while the server runs and takes writes. The key
+    /// file is not part of the copy: back it up separately
+    Backup {
+        /// Where to write the copy; an existing file there is replaced only once the new copy
+        /// is complete
+        path: PathBuf,
+    },
+    /// Check the whole database file for damage (SQLite's integrity check), with the server
+    /// stopped or running; reads only. Exits 0 when the file is intact
+    Check,
+    /// Recovery commands, run on the server's machine
+    #[command(subcommand)]
+    Admin(AdminCommand),
+}
+
+#[derive(Subcommand, Debug, Clone, PartialEq, Eq)]
+pub enum AdminCommand {
+    /// Set a new password for an account (a locked-out administrator, say), with the server
+    /// stopped or running. The password is typed at a prompt on a terminal, read from the
+    /// first line of standard input, or taken from SWITCHBOARD_RESET_PASSWORD; never from the
+    /// command line
+    #[command(
+        after_help = "Environment only (never a flag, so it stays out of `ps`):\n  \
+            SWITCHBOARD_RESET_PASSWORD  the new password, instead of the prompt or standard input"
+    )]
+    ResetPassword {
+        /// The account's email address
+        email: String,
+        #[command(flatten)]
+        key: KeyArgs,
+    },
+}
+
+/// The flags of a command that checks or sets passwords.
+#[derive(Args, Debug, Clone, PartialEq, Eq)]
+pub struct KeyArgs {
+    /// The installation key that AuthTokens derive from [default: the database path + .key]
+    #[arg(long, env = "SWITCHBOARD_KEY_FILE", value_name = "PATH")]
+    key_file: Option<PathBuf>,
+
+    /// bcrypt cost for password hashes (4 to 31)
+    #[arg(long, env = "SWITCHBOARD_BCRYPT_COST", value_name = "N", default_value_t = 12,
+          value_parser = clap::value_parser!(u32).range(4..=31))]
+    bcrypt_cost: u32,
+}
+
+#[derive(Args, Debug, Clone, PartialEq, Eq)]
+pub struct ServeArgs {
+    /// Where to listen for HTTP, e.g. 127.0.0.1:8080 or 0.0.0.0:8080
     #[arg(
         long,
-        global = true,
         env = "SWITCHBOARD_LISTEN",
         value_name = "ADDR:PORT",
-        default_value = "127.0.0.1:8080"
+        default_value = "127.0.0.1:8080",
+        value_parser = listen_address
     )]
     listen: String,
 
-    /// The installation key that AuthTokens derive from [default: the database path + .key]
-    #[arg(long, global = true, env = "SWITCHBOARD_KEY_FILE", value_name = "PATH")]
-    key_file: Option<PathBuf>,
+    #[command(flatten)]
+    key: KeyArgs,
 
     /// The first administrator's email address, used on the first start only
-    #[arg(long, global = true, env = "SWITCHBOARD_ADMIN_EMAIL", value_name = "EMAIL", default_value = Config::DEFAULT_ADMIN_EMAIL)]
+    #[arg(long, env = "SWITCHBOARD_ADMIN_EMAIL", value_name = "EMAIL", default_value = Config::DEFAULT_ADMIN_EMAIL)]
     admin_email: String,
 
-    /// bcrypt cost for password hashes (4 to 31)
-    #[arg(long, global = true, env = "SWITCHBOARD_BCRYPT_COST", value_name = "N", default_value_t = 12,
-          value_parser = clap::value_parser!(u32).range(4..=31))]
-    bcrypt_cost: u32,
-
     /// HTTP worker threads [default: the number of cores]
-    #[arg(long, global = true, env = "SWITCHBOARD_WORKERS", value_name = "N",
+    #[arg(long, env = "SWITCHBOARD_WORKERS", value_name = "N",
           value_parser = clap::value_parser!(u16).range(1..=1024))]
     workers: Option<u16>,
 
     /// full: an answered write survives power loss; normal: faster, may lose the last writes
     /// on power loss
-    #[arg(long, global = true, env = "SWITCHBOARD_SYNC", value_name = "MODE", default_value = "full",
+    #[arg(long, env = "SWITCHBOARD_SYNC", value_name = "MODE", default_value = "full",
           value_parser = ["full", "normal"])]
     sync: String,
 
@@ -84,102 +140,245 @@ pub struct Cli {
     tls_key: Option<PathBuf>,
 }
 
-/// What to do; serving is the default.
-#[derive(Subcommand, Debug, Clone, PartialEq, Eq)]
-pub enum Command {
-    /// Serve the API (the default)
+/// What the executable was asked to do, its flags already folded into a [`Config`].
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Task {
     Serve,
-    /// Copy the database consistently, also while the server runs and takes writes. The key
-    /// file is not part of the copy: back it up separately
-    Backup {
-        /// Where to write the copy; an existing file there is replaced only once the new copy
-        /// is complete
-        path: PathBuf,
-    },
-    /// Recovery commands, run on the server's machine
-    #[command(subcommand)]
-    Admin(AdminCommand),
-}
-
-#[derive(Subcommand, Debug, Clone, PartialEq, Eq)]
-pub enum AdminCommand {
-    /// Set a new password for an account (a locked-out administrator, say), with the server
-    /// stopped or running. The password is read from SWITCHBOARD_ADMIN_PASSWORD or standard
-    /// input, never from the command line
-    ResetPassword {
-        /// The account's email address
-        email: String,
-    },
+    Backup(PathBuf),
+    Check,
+    ResetPassword(String),
 }
 
 impl Cli {
-    /// The command to run: `serve` when none was given.
-    pub fn command(&self) -> Command {
-        self.command.clone().unwrap_or(Command::Serve)
+    /// Parses the arguments. Serving is the default, so its flags come without a command or
+    /// after `serve`; before another command they would be silently ignored, so they are
+    /// refused there (their environment variables may stay set: a service's environment
+    /// file is shared with the commands run beside it).
+    pub fn try_parse_from<I, T>(args: I) -> Result<Cli, clap::Error>
+    where
+        I: IntoIterator<Item = T>,
+        T: Into<std::ffi::OsString> + Clone,
+    {
+        let mut command = <Cli as clap::CommandFactory>::command();
+        let matches = command.try_get_matches_from_mut(args)?;
+        if let Some((name, _)) = matches.subcommand() {
+            if let Some(flag) = serve_flag_given(&matches) {
+                let message = if name == "serve" {
+                    format!("--{flag} goes after `serve`, or leave `serve` out")
+                } else {
+                    format!("--{flag} is for serving: give it without a command, or after `serve`, not before `{name}`")
+                };
+                return Err(command.error(clap::error::ErrorKind::ArgumentConflict, message));
+            }
+        }
+        <Cli as clap::FromArgMatches>::from_arg_matches(&matches)
     }
 
-    pub fn into_config(self) -> Result<Config, String> {
-        let admin_email =
-            Email::parse(&self.admin_email).map_err(|e| format!("--admin-email: {}", e.reason))?;
-        let mut config = Config::new(self.db.clone());
-        config.key_file = self.key_file.unwrap_or_else(|| default_key_file(&self.db));
-        config.listen = self.listen;
-        config.admin_email = admin_email;
-        config.admin_password = std::env::var("SWITCHBOARD_ADMIN_PASSWORD")
-            .ok()
-            .filter(|p| !p.is_empty());
-        config.bcrypt_cost = self.bcrypt_cost;
-        if let Some(workers) = self.workers {
-            config.workers = usize::from(workers);
-        }
-        config.sync = if self.sync == "normal" {
-            SyncMode::Normal
-        } else {
-            SyncMode::Full
+    pub fn try_parse() -> Result<Cli, clap::Error> {
+        Cli::try_parse_from(std::env::args_os())
+    }
+
+    pub fn into_config(self) -> Result<(Task, Config), String> {
+        let mut config = Config::new(self.db);
+        let task = match self.command {
+            None => serve_config(&mut config, self.serve)?,
+            Some(Command::Serve(args)) => serve_config(&mut config, args)?,
+            Some(Command::Backup { path }) => Task::Backup(path),
+            Some(Command::Check) => Task::Check,
+            Some(Command::Admin(AdminCommand::ResetPassword { email, key })) => {
+                key_config(&mut config, key);
+                Task::ResetPassword(email)
+            }
         };
-        if let (Some(cert), Some(key)) = (self.tls_cert, self.tls_key) {
-            config.tls = Some(TlsFiles { cert, key });
-        }
-        Ok(config)
+        Ok((task, config))
+    }
+}
+
+/// The first serving flag typed on the command line before the command.
+fn serve_flag_given(matches: &clap::ArgMatches) -> Option<String> {
+    let serve = <ServeArgs as Args>::augment_args(clap::Command::new("serve"));
+    let given = serve
+        .get_arguments()
+        .map(|arg| arg.get_id().as_str())
+        .find(|id| matches.value_source(id) == Some(clap::parser::ValueSource::CommandLine))
+        .map(|id| id.replace('_', "-"));
+    given
+}
+
+fn key_config(config: &mut Config, args: KeyArgs) {
+    config.key_file = args
+        .key_file
+        .unwrap_or_else(|| default_key_file(&config.db_path));
+    config.bcrypt_cost = args.bcrypt_cost;
+}
+
+fn serve_config(config: &mut Config, args: ServeArgs) -> Result<Task, String> {
+    key_config(config, args.key);
+    config.admin_email =
+        Email::parse(&args.admin_email).map_err(|e| format!("--admin-email: {}", e.reason))?;
+    config.listen = args.listen;
+    config.admin_password = std::env::var("SWITCHBOARD_ADMIN_PASSWORD")
+        .ok()
+        .filter(|p| !p.is_empty());
+    if let Some(workers) = args.workers {
+        config.workers = usize::from(workers);
+    }
+    config.sync = if args.sync == "normal" {
+        SyncMode::Normal
+    } else {
+        SyncMode::Full
+    };
+    if let (Some(cert), Some(key)) = (args.tls_cert, args.tls_key) {
+        config.tls = Some(TlsFiles { cert, key });
+    }
+    Ok(Task::Serve)
+}
+
+/// `ADDR:PORT` with both parts, checked before anything starts: a bare port or a missing
+/// address would otherwise surface later as an unclear failure to listen.
+fn listen_address(value: &str) -> Result<String, String> {
+    let valid = value.parse::<SocketAddr>().is_ok()
+        || value.rsplit_once(':').is_some_and(|(host, port)| {
+            port.parse::<u16>().is_ok()
+                && !host.is_empty()
+                && host
+                    .chars()
+                    .all(|c| c.is_ascii_alphanumeric() || c == '.' || c == '-')
+        });
+    if valid {
+        Ok(value.to_owned())
+    } else {
+        Err("expected ADDR:PORT, an address and a port, e.g. 127.0.0.1:8080".into())
     }
 }
 
 #[cfg(test)]
 mod tests {
+    use clap::CommandFactory;
+
     use super::*;
 
     fn parse(args: &[&str]) -> Result<Cli, clap::Error> {
         Cli::try_parse_from(std::iter::once("switchboard").chain(args.iter().copied()))
     }
 
+    fn task(args: &[&str]) -> (Task, Config) {
+        parse(args).unwrap().into_config().unwrap()
+    }
+
     #[test]
-    fn serving_is_the_default_and_flags_work_before_or_after_the_command() {
-        assert_eq!(parse(&[]).unwrap().command(), Command::Serve);
-        let cli = parse(&["--listen", "127.0.0.1:9"]).unwrap();
-        assert_eq!(cli.command(), Command::Serve);
-        assert_eq!(cli.into_config().unwrap().listen, "127.0.0.1:9");
-        let cli = parse(&["serve", "--listen", "127.0.0.1:9"]).unwrap();
-        assert_eq!(cli.into_config().unwrap().listen, "127.0.0.1:9");
-        let cli = parse(&["backup", "copy.db", "--db", "live.db"]).unwrap();
+    fn serving_is_the_default_and_its_flags_come_alone_or_after_serve() {
+        assert_eq!(task(&[]).0, Task::Serve);
+        let (task_, config) = task(&["--listen", "127.0.0.1:9"]);
         assert_eq!(
-            cli.command(),
-            Command::Backup {
-                path: "copy.db".into()
-            }
+            (task_, config.listen.as_str()),
+            (Task::Serve, "127.0.0.1:9")
         );
-        assert_eq!(cli.into_config().unwrap().db_path, PathBuf::from("live.db"));
+        assert_eq!(
+            task(&["serve", "--listen", "127.0.0.1:9"]).1.listen,
+            "127.0.0.1:9"
+        );
+        let (task_, config) = task(&["backup", "copy.db", "--db", "live.db"]);
+        assert_eq!(task_, Task::Backup("copy.db".into()));
+        assert_eq!(config.db_path, PathBuf::from("live.db"));
+        assert_eq!(task(&["--db", "live.db", "check"]).0, Task::Check);
     }
 
     #[test]
     fn reset_password_takes_an_email_and_never_a_password() {
-        let cli = parse(&["admin", "reset-password", "a@b.example"]).unwrap();
-        assert_eq!(
-            cli.command(),
-            Command::Admin(AdminCommand::ResetPassword {
-                email: "a@b.example".into()
-            })
-        );
+        let (task_, config) = task(&[
+            "admin",
+            "reset-password",
+            "a@b.example",
+            "--key-file",
+            "k",
+            "--bcrypt-cost",
+            "4",
+        ]);
+        assert_eq!(task_, Task::ResetPassword("a@b.example".into()));
+        assert_eq!((config.key_file, config.bcrypt_cost), ("k".into(), 4));
         assert!(parse(&["admin", "reset-password", "a@b.example", "secret pass"]).is_err());
         assert!(parse(&["admin", "reset-password", "--password", "x", "a@b.example"]).is_err());
+    }
+
+    #[test]
+    fn the_commands_refuse_the_flags_of_serving() {
+        for args in [
+            &["backup", "copy.db", "--listen", "127.0.0.1:9"][..],
+            &["backup", "copy.db", "--key-file", "k"],
+            &["admin", "reset-password", "a@b.example", "--workers", "2"],
+            &["admin", "reset-password", "a@b.example", "--sync", "normal"],
+            &["check", "--tls-cert", "c.pem"],
+            &["--listen", "127.0.0.1:9", "backup", "copy.db"],
+            &["--workers", "2", "serve"],
+        ] {
+            assert!(parse(args).is_err(), "{args:?}");
+        }
+    }
+
+    #[test]
+    fn a_listen_value_needs_an_address_and_a_port() {
+        for good in [
+            "127.0.0.1:8080",
+            "0.0.0.0:0",
+            "[::1]:8080",
+            "localhost:8080",
+        ] {
+            assert_eq!(listen_address(good).as_deref(), Ok(good));
+        }
+        for bad in [
+            "8080",
+            ":8082",
+            "127.0.0.1",
+            "127.0.0.1:",
+            "host:99999",
+            "a b:80",
+        ] {
+            assert!(listen_address(bad).is_err(), "{bad}");
+        }
+        let error = parse(&["--listen", "8080"]).unwrap_err().to_string();
+        assert!(
+            error.contains("'8080'") && error.contains("127.0.0.1:8080"),
+            "{error}"
+        );
+    }
+
+    #[test]
+    fn each_help_lists_only_the_flags_of_its_command() {
+        let mut cli = Cli::command();
+        let serve = cli.render_long_help().to_string();
+        for flag in [
+            "--db",
+            "--listen",
+            "--key-file",
+            "--tls-cert",
+            "SWITCHBOARD_LISTEN",
+        ] {
+            assert!(serve.contains(flag), "switchboard --help lacks {flag}");
+        }
+        let backup = cli
+            .find_subcommand_mut("backup")
+            .unwrap()
+            .render_long_help()
+            .to_string();
+        let reset = cli
+            .find_subcommand_mut("admin")
+            .and_then(|admin| admin.find_subcommand_mut("reset-password"))
+            .unwrap()
+            .render_long_help()
+            .to_string();
+        for flag in [
+            "--listen",
+            "--workers",
+            "--tls-cert",
+            "--admin-email",
+            "--sync",
+        ] {
+            assert!(!backup.contains(flag), "backup --help lists {flag}");
+            assert!(!reset.contains(flag), "reset-password --help lists {flag}");
+        }
+        assert!(backup.contains("--db") && !backup.contains("--key-file"));
+        assert!(reset.contains("--key-file") && reset.contains("SWITCHBOARD_RESET_PASSWORD"));
+        assert!(!reset.contains("SWITCHBOARD_ADMIN_PASSWORD"));
     }
 }

@@ -1,7 +1,6 @@
 use std::process::ExitCode;
 
-use clap::Parser;
-use switchboard::cli::{AdminCommand, Cli, Command};
+use switchboard::cli::{Cli, Task};
 use switchboard::commands;
 use switchboard::config::Config;
 use switchboard::startup::{Application, StopSignals};
@@ -19,20 +18,18 @@ fn main() -> ExitCode {
     };
     // Dropped as main returns, which writes out every line still queued.
     let _log = switchboard::logging::init();
-    let command = cli.command();
-    let config = match cli.into_config() {
-        Ok(config) => config,
+    let (task, config) = match cli.into_config() {
+        Ok(parts) => parts,
         Err(message) => {
             eprintln!("switchboard: {message}");
             return ExitCode::from(2);
         }
     };
-    let outcome = match command {
-        Command::Serve => return serve(config),
-        Command::Backup { path } => commands::backup(&config, &path),
-        Command::Admin(AdminCommand::ResetPassword { email }) => {
-            commands::reset_password(&config, &email)
-        }
+    let outcome = match task {
+        Task::Serve => return serve(config),
+        Task::Backup(path) => commands::backup(&config, &path),
+        Task::Check => commands::check(&config),
+        Task::ResetPassword(email) => commands::reset_password(&config, &email),
     };
     match outcome {
         Ok(message) => {

@@ -3,7 +3,7 @@
 use std::fmt;
 use std::io::Write;
 use std::net::{SocketAddr, TcpListener};
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
 use actix_web::dev::Server;
@@ -11,19 +11,21 @@ use actix_web::{middleware, web, App, HttpServer};
 
 use crate::config::Config;
 use crate::domain::credentials::{Credentials, InstallationKey, Password};
-use crate::domain::error::DomainError;
+use crate::domain::error::{DomainError, Invalid};
 use crate::domain::service::{AccountService, FirstAdministrator};
 use crate::http::{routes, security, PageCache};
-use crate::store::{InstanceLock, OpenError, SqliteStore, StoreOptions};
+use crate::store::{CheckedDatabase, InstanceLock, OpenError, SqliteStore, StoreOptions};
 
 pub const VERSION: &str = env!("CARGO_PKG_VERSION");
 
 /// Why the server could not start; each is one line for the operator, naming no file path
-/// beyond the file's role.
+/// beyond the file's role, except for a missing folder of the operator's own configuration.
 #[derive(Debug)]
 pub enum StartupError {
     Listen(std::io::Error),
     Database(OpenError),
+    /// The folder the database file is to be in does not exist.
+    Folder(PathBuf),
     Key(String),
     FirstAdministrator(String),
     Tls(String),
@@ -36,6 +38,11 @@ impl fmt::Display for StartupError {
                 write!(f, "cannot listen on the configured address: {error}")
             }
             StartupError::Database(error) => write!(f, "{error}"),
+            StartupError::Folder(folder) => write!(
+                f,
+                "the database folder {} does not exist: create it, or correct --db",
+                folder.display()
+            ),
             StartupError::Key(message) => f.write_str(message),
             StartupError::FirstAdministrator(message) => {
                 write!(f, "cannot create the first administrator: {message}")
@@ -45,10 +52,25 @@ impl fmt::Display for StartupError {
     }
 }
 
+impl From<OpenError> for StartupError {
+    fn from(error: OpenError) -> StartupError {
+        StartupError::Database(error)
+    }
+}
+
 impl From<DomainError> for StartupError {
     fn from(error: DomainError) -> StartupError {
-        StartupError::FirstAdministrator(error.to_string())
+        match error {
+            DomainError::Invalid(invalid) if invalid.parameter == "Password" => {
+                first_password_refused(&invalid)
+            }
+            other => StartupError::FirstAdministrator(other.to_string()),
+        }
     }
+}
+
+fn first_password_refused(invalid: &Invalid) -> StartupError {
+    StartupError::FirstAdministrator(format!("SWITCHBOARD_ADMIN_PASSWORD {}", invalid.reason))
 }
 
 pub struct Application {
@@ -58,44 +80,28 @@ pub struct Application {
     config: Config,
     store: Arc<SqliteStore>,
     /// Held for the life of the server; see [`InstanceLock`].
-    _lock: InstanceLock,
+    _lock: Option<InstanceLock>,
 }
 
 impl Application {
+    /// Every check that can refuse the start runs before the first write to the database,
+    /// and a refused start takes away the files it created (see [`Leftovers`]).
     pub async fn build(config: Config) -> Result<Application, StartupError> {
-        let listener = TcpListener::bind(&config.listen).map_err(StartupError::Listen)?;
-        let address = listener.local_addr().map_err(StartupError::Listen)?;
-        // Before the database is touched, so a bad certificate leaves no new file behind.
+        // Before any file is touched: a bad certificate or first password creates nothing.
         let tls = match &config.tls {
             Some(files) => Some(crate::tls::server_config(files).map_err(StartupError::Tls)?),
             None => None,
         };
-        if let Some(password) = config.admin_password.as_deref() {
-            // Refuse a bad first password before a new database file is created for it.
-            if !config.db_path.exists() {
-                Password::parse(password, Some(&config.admin_email)).map_err(|e| {
-                    StartupError::FirstAdministrator(format!(
-                        "SWITCHBOARD_ADMIN_PASSWORD {}",
-                        e.reason
-                    ))
-                })?;
-            }
+        if !config.db_path.exists() {
+            check_first_password(&config)?;
         }
-        let lock = InstanceLock::acquire(&config.db_path).map_err(StartupError::Database)?;
-        let readers = u32::try_from(config.workers)
-            .unwrap_or(u32::MAX)
-            .saturating_add(2);
-        let options = StoreOptions {
-            readers,
-            busy_wait: config.busy_wait,
-            storage_limit: config.storage_limit.clone(),
-            ..StoreOptions::new(config.db_path.clone(), config.sync)
-        };
-        // Every check that can refuse the start runs before the first write to the file.
-        let checked = SqliteStore::check(&options).map_err(StartupError::Database)?;
-        let holds_accounts = checked.holds_accounts().map_err(StartupError::Database)?;
-        let key = load_or_create_key(&config.key_file, !holds_accounts)?;
-        let store = Arc::new(checked.start().map_err(StartupError::Database)?);
+        require_folder(&config.db_path)?;
+        // Before the port: a second server on the same database and port is told that the
+        // database is taken, which is the real conflict.
+        let mut leftovers = Leftovers::new(InstanceLock::acquire(&config.db_path)?);
+        let listener = TcpListener::bind(&config.listen).map_err(StartupError::Listen)?;
+        let address = listener.local_addr().map_err(StartupError::Listen)?;
+        let (store, key) = open_installation(&config, &mut leftovers)?;
         let service = AccountService::new(
             store.clone(),
             Credentials::new(key, config.bcrypt_cost),
@@ -104,33 +110,14 @@ impl Application {
         let first_administrator = service
             .bootstrap(config.admin_email.clone(), config.admin_password.as_deref())
             .await?;
-        let service = web::Data::new(service);
-        let pages = web::Data::new(PageCache::default());
-        let server = HttpServer::new(move || {
-            App::new()
-                .app_data(service.clone())
-                .app_data(pages.clone())
-                .wrap(security::default_headers())
-                .wrap(middleware::from_fn(security::access_log))
-                .configure(routes::configure)
-        })
-        .workers(config.workers)
-        .disable_signals()
-        .client_request_timeout(security::HEAD_TIMEOUT)
-        .client_disconnect_timeout(security::DISCONNECT_TIMEOUT);
-        let server = match tls {
-            Some(tls) => server.listen_rustls_0_23(listener, tls),
-            None => server.listen(listener),
-        }
-        .map_err(StartupError::Listen)?
-        .run();
+        let server = http_server(service, &config, listener, tls).map_err(StartupError::Listen)?;
         Ok(Application {
             address,
             server,
             first_administrator,
             config,
             store,
-            _lock: lock,
+            _lock: leftovers.keep(),
         })
     }
 
@@ -145,12 +132,13 @@ impl Application {
     /// The start-up log line, and on a first start the administrator's one-time password,
     /// printed to the terminal and never to the log.
     pub fn announce(&self) {
+        // The operator's own path, resolved, so that the line says which file this is.
         let database = self
             .config
             .db_path
-            .file_name()
-            .map(|n| n.to_string_lossy())
-            .unwrap_or_default();
+            .canonicalize()
+            .unwrap_or_else(|_| self.config.db_path.clone());
+        let database = database.display();
         log::info!(
             "Switchboard {VERSION} listening on {}://{}, database {database}, sync {}",
             if self.config.tls.is_some() {
@@ -246,29 +234,135 @@ impl StopSignals {
     }
 }
 
-/// The key of an installation that already holds accounts; never creates one.
-pub fn load_key(path: &Path) -> Result<InstallationKey, StartupError> {
-    load_or_create_key(path, false)
+fn http_server(
+    service: AccountService,
+    config: &Config,
+    listener: TcpListener,
+    tls: Option<rustls::ServerConfig>,
+) -> std::io::Result<Server> {
+    let service = web::Data::new(service);
+    let pages = web::Data::new(PageCache::default());
+    let server = HttpServer::new(move || {
+        App::new()
+            .app_data(service.clone())
+            .app_data(pages.clone())
+            .wrap(security::default_headers())
+            .wrap(middleware::from_fn(security::access_log))
+            .configure(routes::configure)
+    })
+    .workers(config.workers)
+    .disable_signals()
+    .client_request_timeout(security::HEAD_TIMEOUT)
+    .client_disconnect_timeout(security::DISCONNECT_TIMEOUT);
+    let server = match tls {
+        Some(tls) => server.listen_rustls_0_23(listener, tls)?,
+        None => server.listen(listener)?,
+    };
+    Ok(server.run())
 }
 
-/// The key lives outside the database. It is created only for an empty database: for one that
-/// holds accounts, a new key would silently change every AuthToken and password check.
-fn load_or_create_key(path: &Path, database_empty: bool) -> Result<InstallationKey, StartupError> {
+/// The configured first password must pass the policy before a database is made for it.
+fn check_first_password(config: &Config) -> Result<(), StartupError> {
+    match config.admin_password.as_deref() {
+        Some(password) => Password::parse(password, Some(&config.admin_email))
+            .map(|_| ())
+            .map_err(|invalid| first_password_refused(&invalid)),
+        None => Ok(()),
+    }
+}
+
+/// SQLite would only say that it cannot open the file; the operator needs to know which
+/// folder is missing.
+pub fn require_folder(db_path: &Path) -> Result<(), StartupError> {
+    let folder = match db_path.parent() {
+        Some(parent) if !parent.as_os_str().is_empty() => parent,
+        _ => return Ok(()),
+    };
+    if folder.is_dir() {
+        return Ok(());
+    }
+    Err(StartupError::Folder(
+        std::path::absolute(folder).unwrap_or_else(|_| folder.to_owned()),
+    ))
+}
+
+/// Checks the database, loads its key (making both for a first start) and starts the store.
+fn open_installation(
+    config: &Config,
+    leftovers: &mut Leftovers,
+) -> Result<(Arc<SqliteStore>, InstallationKey), StartupError> {
+    let readers = u32::try_from(config.workers)
+        .unwrap_or(u32::MAX)
+        .saturating_add(2);
+    let options = StoreOptions {
+        readers,
+        busy_wait: config.busy_wait,
+        storage_limit: config.storage_limit.clone(),
+        ..StoreOptions::new(config.db_path.clone(), config.sync)
+    };
+    let checked = SqliteStore::check(&options)?;
+    if checked.created() {
+        leftovers.database(&config.db_path);
+    }
+    let (key, created) = installation_key(&checked, &config.key_file)?;
+    // A key kept for a database that already existed may be recorded in it by now.
+    if created && checked.created() {
+        leftovers.file(config.key_file.clone());
+    }
+    let store = checked.start(&key.check_value())?;
+    Ok((Arc::new(store), key))
+}
+
+/// The key of an installation that already holds accounts, checked against the database;
+/// never creates one. For the commands run beside the server.
+pub fn existing_installation(
+    options: &StoreOptions,
+    key_file: &Path,
+) -> Result<(SqliteStore, InstallationKey), StartupError> {
+    require_folder(&options.path)?;
+    let checked = SqliteStore::check_existing(options)?;
+    let (key, _) = installation_key(&checked, key_file)?;
+    let store = checked.start(&key.check_value())?;
+    Ok((store, key))
+}
+
+/// Loads the key file, or creates it for a database that has never had one, and refuses a
+/// key that is not the database's own. True when the key file was created.
+fn installation_key(
+    checked: &CheckedDatabase,
+    path: &Path,
+) -> Result<(InstallationKey, bool), StartupError> {
+    let stored = checked.key_check()?;
+    let new_installation = stored.is_none() && !checked.holds_accounts()?;
+    let (key, created) = load_or_create_key(path, new_installation)?;
+    if stored.is_some_and(|stored| stored != key.check_value()) {
+        return Err(StartupError::Database(OpenError::KeyMismatch));
+    }
+    Ok((key, created))
+}
+
+/// The key lives outside the database. It is created only for a new installation: for one
+/// that holds accounts, a new key would silently change every AuthToken and password check.
+fn load_or_create_key(
+    path: &Path,
+    new_installation: bool,
+) -> Result<(InstallationKey, bool), StartupError> {
     match std::fs::read_to_string(path) {
         Ok(text) => InstallationKey::from_hex(&text)
+            .map(|key| (key, false))
             .ok_or_else(|| StartupError::Key("the key file is not a valid Switchboard key".into())),
         Err(error) if error.kind() == std::io::ErrorKind::NotFound => {
-            if !database_empty {
+            if !new_installation {
                 return Err(StartupError::Key(
-                    "the database holds accounts but its key file is missing: restore the key file \
-                     (see --key-file) from the backup taken with the database"
+                    "the database's key file is missing: restore the key file (see --key-file) \
+                     from the backup taken with the database"
                         .into(),
                 ));
             }
             let key = InstallationKey::generate();
             write_key(path, &key)
                 .map_err(|e| StartupError::Key(format!("cannot create the key file: {e}")))?;
-            Ok(key)
+            Ok((key, true))
         }
         Err(error) => Err(StartupError::Key(format!(
             "cannot read the key file: {error}"
@@ -290,4 +384,52 @@ fn write_key(path: &Path, key: &InstallationKey) -> std::io::Result<()> {
         _ => Path::new("."),
     };
     std::fs::File::open(directory)?.sync_all()
+}
+
+/// What a start created, taken away again if the start fails, so that a refused start leaves
+/// the folder as it found it. Only files this start made are listed: nothing that existed
+/// before is ever removed.
+struct Leftovers {
+    lock: Option<InstanceLock>,
+    files: Vec<PathBuf>,
+}
+
+impl Leftovers {
+    fn new(lock: InstanceLock) -> Leftovers {
+        Leftovers {
+            lock: Some(lock),
+            files: Vec::new(),
+        }
+    }
+
+    fn file(&mut self, path: PathBuf) {
+        self.files.push(path);
+    }
+
+    /// A new database file, and the journal files SQLite makes beside it.
+    fn database(&mut self, path: &Path) {
+        for suffix in ["", "-wal", "-shm", "-journal"] {
+            let mut name = path.as_os_str().to_owned();
+            name.push(suffix);
+            self.files.push(PathBuf::from(name));
+        }
+    }
+
+    /// The start succeeded: everything stays, and the lock is held from now on.
+    fn keep(mut self) -> Option<InstanceLock> {
+        self.files.clear();
+        self.lock.take()
+    }
+}
+
+impl Drop for Leftovers {
+    fn drop(&mut self) {
+        for path in &self.files {
+            let _ = std::fs::remove_file(path);
+        }
+        // Last, so that no other start can have taken the database in the meantime.
+        if let Some(lock) = self.lock.take() {
+            lock.release_removing_file();
+        }
+    }
 }

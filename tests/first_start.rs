@@ -124,9 +124,12 @@ fn first_start_prints_a_one_time_password_for_an_uninitialized_administrator() {
         "{}",
         server.log_line
     );
+    let full_path = dir.path().canonicalize().unwrap().join("switchboard.db");
     assert!(
-        server.log_line.contains("database switchboard.db"),
-        "{}",
+        server
+            .log_line
+            .contains(&format!("database {}, ", full_path.display())),
+        "the database by its full path: {}",
         server.log_line
     );
     assert!(server.log_line.contains("sync full"), "{}", server.log_line);
@@ -242,8 +245,12 @@ fn flags_and_their_environment_variables_choose_the_files() {
     ]);
     flags.env("SWITCHBOARD_ADMIN_PASSWORD", "operator chosen secret");
     let server = serve(flags);
+    let full_path = dir.path().canonicalize().unwrap().join("data.sqlite");
     assert!(
-        server.log_line.contains("database data.sqlite") && server.log_line.contains("sync normal"),
+        server
+            .log_line
+            .contains(&format!("database {}, ", full_path.display()))
+            && server.log_line.contains("sync normal"),
         "{}",
         server.log_line
     );
@@ -378,4 +385,176 @@ fn a_corrupt_database_ends_the_process_with_one_line_and_is_left_as_it_was() {
         junk
     );
     assert!(!dir.path().join("switchboard.db.key").exists());
+}
+
+/// The mode bits of a file, without its type.
+fn mode(path: &Path) -> u32 {
+    use std::os::unix::fs::PermissionsExt;
+    std::fs::metadata(path)
+        .unwrap_or_else(|e| panic!("{}: {e}", path.display()))
+        .permissions()
+        .mode()
+        & 0o777
+}
+
+/// Under the usual umask (022), which would leave new files readable by everyone.
+fn with_usual_umask(command: &mut Command) {
+    use std::os::unix::process::CommandExt;
+    // SAFETY: umask(2) is async-signal-safe and touches only the child's own state.
+    unsafe {
+        command.pre_exec(|| {
+            libc::umask(0o022);
+            Ok(())
+        });
+    }
+}
+
+#[test]
+fn every_file_of_the_installation_is_readable_and_writable_by_its_owner_only() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut first = command(dir.path());
+    with_usual_umask(&mut first);
+    let server = serve(first);
+    let (status, _) = get(server.port, "/Accounts.json", "nobody@example.com", "x");
+    assert_eq!(status, 401, "the server answers");
+    for name in [
+        "switchboard.db",
+        "switchboard.db-wal",
+        "switchboard.db-shm",
+        "switchboard.db.key",
+        "switchboard.db.lock",
+    ] {
+        assert_eq!(mode(&dir.path().join(name)), 0o600, "{name}");
+    }
+    drop(server);
+
+    let mut backup = command(dir.path());
+    with_usual_umask(&mut backup);
+    let output = backup.args(["backup", "copy.db"]).output().unwrap();
+    assert!(output.status.success(), "{output:?}");
+    assert_eq!(mode(&dir.path().join("copy.db")), 0o600, "the backup");
+}
+
+/// The names in `dir`, sorted.
+fn files(dir: &Path) -> Vec<String> {
+    let mut names: Vec<String> = std::fs::read_dir(dir)
+        .unwrap()
+        .map(|entry| entry.unwrap().file_name().to_string_lossy().into_owned())
+        .collect();
+    names.sort();
+    names
+}
+
+/// Runs a start that must be refused; returns its one line of stderr.
+fn refused(mut command: Command) -> String {
+    let output = command.output().unwrap();
+    assert!(!output.status.success(), "{output:?}");
+    let stderr = String::from_utf8_lossy(&output.stderr).into_owned();
+    let lines: Vec<&str> = stderr.lines().filter(|l| !l.trim().is_empty()).collect();
+    assert_eq!(lines.len(), 1, "{stderr}");
+    lines[0].to_owned()
+}
+
+#[test]
+fn a_refused_first_start_leaves_no_file_behind() {
+    let dir = tempfile::tempdir().unwrap();
+    let taken = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let mut busy = command(dir.path());
+    busy.env(
+        "SWITCHBOARD_LISTEN",
+        taken.local_addr().unwrap().to_string(),
+    );
+    assert!(refused(busy).contains("cannot listen"));
+    assert_eq!(files(dir.path()), Vec::<String>::new(), "busy port");
+
+    let mut short = command(dir.path());
+    short.env("SWITCHBOARD_ADMIN_PASSWORD", "short one");
+    let line = refused(short);
+    assert!(
+        line.contains("SWITCHBOARD_ADMIN_PASSWORD is too short: use at least 12 characters"),
+        "{line}"
+    );
+    assert!(!line.contains("short one"), "{line}");
+    assert_eq!(
+        files(dir.path()),
+        Vec::<String>::new(),
+        "bad first password"
+    );
+
+    std::fs::write(dir.path().join("switchboard.db.key"), "not a key\n").unwrap();
+    assert!(refused(command(dir.path())).contains("not a valid Switchboard key"));
+    assert_eq!(files(dir.path()), ["switchboard.db.key"], "bad key file");
+}
+
+#[test]
+fn a_database_in_a_missing_folder_is_refused_naming_the_folder() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut start = command(dir.path());
+    start.args(["--db", "no/such/folder/switchboard.db"]);
+    let line = refused(start);
+    let folder = dir.path().join("no/such/folder");
+    assert!(
+        line.contains(&format!(
+            "the database folder {} does not exist",
+            folder.display()
+        )),
+        "{line}"
+    );
+    assert_eq!(files(dir.path()), Vec::<String>::new());
+}
+
+#[test]
+fn a_listen_value_without_an_address_or_a_port_is_refused_naming_the_expected_form() {
+    let dir = tempfile::tempdir().unwrap();
+    for value in ["8080", ":8082", "127.0.0.1"] {
+        let mut start = command(dir.path());
+        start.args(["--listen", value]);
+        let output = start.output().unwrap();
+        assert_eq!(output.status.code(), Some(2), "{value}");
+        let line = refused(start);
+        assert!(
+            line.contains(&format!("'{value}'"))
+                && line.contains("ADDR:PORT")
+                && line.contains("127.0.0.1:8080"),
+            "{line}"
+        );
+    }
+    assert_eq!(files(dir.path()), Vec::<String>::new());
+}
+
+#[test]
+fn each_command_lists_only_its_own_flags() {
+    let help = |args: &[&str]| {
+        let output = Command::new(BIN).args(args).arg("--help").output().unwrap();
+        assert!(output.status.success());
+        String::from_utf8_lossy(&output.stdout).into_owned()
+    };
+    let serve = help(&["serve"]);
+    for word in [
+        "--listen",
+        "SWITCHBOARD_LISTEN",
+        "--tls-cert",
+        "--workers",
+        "--sync",
+    ] {
+        assert!(serve.contains(word), "serve --help lacks {word}");
+    }
+    let backup = help(&["backup"]);
+    let reset = help(&["admin", "reset-password"]);
+    let check = help(&["check"]);
+    for word in [
+        "--listen",
+        "--workers",
+        "--tls-cert",
+        "--tls-key",
+        "--admin-email",
+        "--sync",
+        "SWITCHBOARD_ADMIN_PASSWORD",
+    ] {
+        assert!(!backup.contains(word), "backup --help lists {word}");
+        assert!(!reset.contains(word), "reset-password --help lists {word}");
+        assert!(!check.contains(word), "check --help lists {word}");
+    }
+    assert!(backup.contains("--db") && check.contains("--db"));
+    assert!(reset.contains("--key-file") && reset.contains("SWITCHBOARD_RESET_PASSWORD"));
 }

@@ -8,13 +8,19 @@ use std::io;
 use std::path::{Path, PathBuf};
 
 use crate::config::Config;
+use crate::startup::require_folder;
 use crate::store::copy_database;
 
 pub fn backup(config: &Config, target: &Path) -> Result<String, String> {
+    require_folder(&config.db_path).map_err(|e| e.to_string())?;
+    require_target_folder(target)?;
     refuse_live_database(config, target)?;
     let temporary = temporary_name(target)?;
     // A leftover from an interrupted run of this same command: it was never renamed.
     let _ = std::fs::remove_file(&temporary);
+    if let Err(error) = create_private(&temporary) {
+        return Err(format!("cannot create the backup file: {error}"));
+    }
     let summary = match copy_database(&config.db_path, &temporary) {
         Ok(summary) => summary,
         Err(error) => {
@@ -30,6 +36,29 @@ pub fn backup(config: &Config, target: &Path) -> Result<String, String> {
         "backup complete: {} accounts, schema version {}. The key file is not part of it: keep a copy of the key file too.",
         summary.accounts, summary.schema_version
     ))
+}
+
+/// Said before anything is read, and naming the folder, which the operator typed.
+fn require_target_folder(target: &Path) -> Result<(), String> {
+    match target.parent() {
+        Some(folder) if !folder.as_os_str().is_empty() && !folder.is_dir() => Err(format!(
+            "the backup folder {} does not exist: create it first",
+            std::path::absolute(folder)
+                .unwrap_or_else(|_| folder.to_owned())
+                .display()
+        )),
+        _ => Ok(()),
+    }
+}
+
+/// An empty file readable and writable by its owner only, whatever the umask: `VACUUM INTO`
+/// fills an empty file and keeps its mode, and a backup holds every password hash.
+fn create_private(path: &Path) -> io::Result<()> {
+    let mut options = std::fs::OpenOptions::new();
+    options.write(true).create_new(true);
+    #[cfg(unix)]
+    std::os::unix::fs::OpenOptionsExt::mode(&mut options, 0o600);
+    options.open(path).map(drop)
 }
 
 /// Writing over the live database would destroy it.
@@ -65,6 +94,12 @@ fn temporary_name(target: &Path) -> Result<PathBuf, String> {
 /// Flushes the copy, renames it into place, and flushes the directory so the rename itself
 /// survives a power loss.
 fn publish(temporary: &Path, target: &Path) -> io::Result<()> {
+    #[cfg(unix)]
+    {
+        // Whatever SQLite did with the file, the published copy is the owner's alone.
+        use std::os::unix::fs::PermissionsExt;
+        std::fs::set_permissions(temporary, std::fs::Permissions::from_mode(0o600))?;
+    }
     File::open(temporary)?.sync_all()?;
     std::fs::rename(temporary, target)?;
     let directory = match target.parent() {

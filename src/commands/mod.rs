@@ -2,7 +2,9 @@
 //! line of error; neither ever holds a password, a hash or a key.
 
 mod backup;
+mod check;
 mod reset_password;
 
 pub use backup::backup;
+pub use check::check;
 pub use reset_password::reset_password;

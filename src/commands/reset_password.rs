@@ -1,7 +1,9 @@
 //! `switchboard admin reset-password EMAIL`: the way back in for a locked-out administrator.
 //! Works with the server stopped or running (SQLite lets the two take turns writing). The new
-//! password comes from `SWITCHBOARD_ADMIN_PASSWORD` or standard input, never from the command
-//! line, where `ps` and shell history would show it.
+//! password is typed at a prompt, read from standard input or taken from
+//! `SWITCHBOARD_RESET_PASSWORD`: never from the command line, where `ps` and shell history
+//! would show it, and never from `SWITCHBOARD_ADMIN_PASSWORD`, which a service's environment
+//! keeps for the first start and which would silently win over what the operator typed.
 
 use std::io::{BufRead, IsTerminal};
 use std::sync::Arc;
@@ -9,17 +11,26 @@ use std::sync::Arc;
 use crate::config::Config;
 use crate::domain::account::Email;
 use crate::domain::credentials::Credentials;
+use crate::domain::error::DomainError;
 use crate::domain::service::{AccountService, ThrottleLimits};
-use crate::startup::load_key;
-use crate::store::{SqliteStore, StoreOptions};
+use crate::startup::existing_installation;
+use crate::store::{StoreOptions, SyncMode};
+
+const VARIABLE: &str = "SWITCHBOARD_RESET_PASSWORD";
+
+/// The new password, which `{:?}` cannot print, and where it came from.
+struct NewPassword {
+    text: String,
+    source: &'static str,
+}
 
 pub fn reset_password(config: &Config, email: &str) -> Result<String, String> {
     let email = Email::parse(email).map_err(|e| format!("EMAIL {}", e.reason))?;
     let password = read_new_password()?;
-    let options = StoreOptions::new(config.db_path.clone(), config.sync);
-    let checked = SqliteStore::check_existing(&options).map_err(|e| e.to_string())?;
-    let key = load_key(&config.key_file).map_err(|e| e.to_string())?;
-    let store = checked.start().map_err(|e| e.to_string())?;
+    // One write, which must be durable before the command says it is done.
+    let options = StoreOptions::new(config.db_path.clone(), SyncMode::Full);
+    let (store, key) =
+        existing_installation(&options, &config.key_file).map_err(|e| e.to_string())?;
     let service = AccountService::new(
         Arc::new(store),
         Credentials::new(key, config.bcrypt_cost),
@@ -29,55 +40,65 @@ pub fn reset_password(config: &Config, email: &str) -> Result<String, String> {
         .build()
         .map_err(|e| format!("cannot start: {e}"))?;
     let account = runtime
-        .block_on(service.reset_password(&email, &password))
+        .block_on(service.reset_password(&email, &password.text))
         .map_err(|error| describe(&error))?;
     Ok(format!(
-        "the password of {} is reset; its status is {}. Its AuthToken changed too.",
+        "the password of {} is reset (the new one {}); its status is {}. Its AuthToken changed too.",
         email.as_str(),
+        password.source,
         account.status().as_str()
     ))
 }
 
-fn describe(error: &crate::domain::error::DomainError) -> String {
-    use crate::domain::error::DomainError as D;
+fn describe(error: &DomainError) -> String {
+    use crate::domain::store::StoreError;
     match error {
-        D::Invalid(invalid) => format!("the new password is refused: {}", invalid.reason),
-        D::NotFound => "no account has this email address".into(),
-        D::Closed => "the account is closed, which is final".into(),
-        D::Store(crate::domain::store::StoreError::Busy) => {
-            "the database stayed busy: try again".into()
-        }
+        // The reason reads on from its subject: "is too short: use at least 12 characters".
+        DomainError::Invalid(invalid) => format!("the new password {}", invalid.reason),
+        DomainError::NotFound => "no account has this email address".into(),
+        DomainError::Closed => "the account is closed, which is final".into(),
+        DomainError::Store(StoreError::Busy) => "the database stayed busy: try again".into(),
         other => format!("the password could not be set: {other}"),
     }
 }
 
-fn read_new_password() -> Result<String, String> {
-    if let Some(password) = std::env::var("SWITCHBOARD_ADMIN_PASSWORD")
-        .ok()
-        .filter(|p| !p.is_empty())
-    {
-        return Ok(password);
+fn read_new_password() -> Result<NewPassword, String> {
+    if let Some(text) = std::env::var(VARIABLE).ok().filter(|p| !p.is_empty()) {
+        return Ok(NewPassword {
+            text,
+            source: "from SWITCHBOARD_RESET_PASSWORD",
+        });
     }
     let stdin = std::io::stdin();
     if stdin.is_terminal() {
-        let first = rpassword::prompt_password("New password: ").map_err(|e| e.to_string())?;
-        let again = rpassword::prompt_password("Again: ").map_err(|e| e.to_string())?;
-        if first != again {
-            return Err("the two passwords differ".into());
-        }
-        return Ok(first);
+        return prompt();
     }
     let mut line = String::new();
     stdin
         .lock()
         .read_line(&mut line)
         .map_err(|e| format!("cannot read the new password from standard input: {e}"))?;
-    let password = line.strip_suffix('\n').unwrap_or(&line);
-    let password = password.strip_suffix('\r').unwrap_or(password);
-    if password.is_empty() {
-        return Err(
-            "no new password: pipe it on standard input or set SWITCHBOARD_ADMIN_PASSWORD".into(),
-        );
+    let text = line.strip_suffix('\n').unwrap_or(&line);
+    let text = text.strip_suffix('\r').unwrap_or(text);
+    if text.is_empty() {
+        return Err(format!(
+            "no new password: type it at the prompt, pipe it on standard input or set {VARIABLE}"
+        ));
     }
-    Ok(password.to_owned())
+    Ok(NewPassword {
+        text: text.to_owned(),
+        source: "read from standard input",
+    })
+}
+
+fn prompt() -> Result<NewPassword, String> {
+    let first = rpassword::prompt_password("New password: ").map_err(|e| e.to_string())?;
+    let again = rpassword::prompt_password("Again: ").map_err(|e| e.to_string())?;
+    if first != again {
+        return Err("the two passwords typed differ: nothing was changed".into());
+    }
+    Ok(NewPassword {
+        text: first,
+        source: "typed at the prompt",
+    })
 }

@@ -9,24 +9,77 @@ use std::path::{Path, PathBuf};
 use super::sqlite::OpenError;
 
 pub struct InstanceLock {
-    _file: File,
+    file: File,
+    path: PathBuf,
+    /// This process made the lock file, so a start that fails may take it away again.
+    created: bool,
 }
 
 impl InstanceLock {
     pub fn acquire(db_path: &Path) -> Result<InstanceLock, OpenError> {
-        let file = OpenOptions::new()
-            .read(true)
-            .write(true)
-            .create(true)
-            .truncate(false)
-            .open(lock_path(db_path))
-            .map_err(|error| OpenError::LockFile(error.kind()))?;
-        match file.try_lock() {
-            Ok(()) => Ok(InstanceLock { _file: file }),
-            Err(TryLockError::WouldBlock) => Err(OpenError::InUse),
-            Err(TryLockError::Error(error)) => Err(OpenError::LockFile(error.kind())),
+        let path = lock_path(db_path);
+        // A lock file unlinked by a failed start between our open and our lock would let a
+        // third process lock a new file at the same path: retry on the file now there.
+        for _ in 0..5 {
+            let (file, created) = open(&path)?;
+            match file.try_lock() {
+                Ok(()) if same_file(&file, &path) => {
+                    return Ok(InstanceLock {
+                        file,
+                        path,
+                        created,
+                    })
+                }
+                Ok(()) => continue,
+                Err(TryLockError::WouldBlock) => return Err(OpenError::InUse),
+                Err(TryLockError::Error(error)) => return Err(OpenError::LockFile(error.kind())),
+            }
         }
+        Err(OpenError::InUse)
     }
+
+    /// Releases the lock, and takes away the lock file if this process made it: for a start
+    /// that failed, or a command that only read, so that it leaves nothing behind. Unlinked
+    /// while still held, so no other process can have locked the file that disappears.
+    pub fn release_removing_file(self) {
+        if self.created {
+            let _ = std::fs::remove_file(&self.path);
+        }
+        drop(self.file);
+    }
+}
+
+/// The lock file, created readable and writable by its owner only.
+fn open(path: &Path) -> Result<(File, bool), OpenError> {
+    let mut options = OpenOptions::new();
+    options.read(true).write(true).create_new(true);
+    #[cfg(unix)]
+    std::os::unix::fs::OpenOptionsExt::mode(&mut options, 0o600);
+    match options.open(path) {
+        Ok(file) => return Ok((file, true)),
+        Err(error) if error.kind() == std::io::ErrorKind::AlreadyExists => {}
+        Err(error) => return Err(OpenError::LockFile(error.kind())),
+    }
+    OpenOptions::new()
+        .read(true)
+        .write(true)
+        .open(path)
+        .map(|file| (file, false))
+        .map_err(|error| OpenError::LockFile(error.kind()))
+}
+
+#[cfg(unix)]
+fn same_file(file: &File, path: &Path) -> bool {
+    use std::os::unix::fs::MetadataExt;
+    match (file.metadata(), std::fs::metadata(path)) {
+        (Ok(held), Ok(named)) => held.dev() == named.dev() && held.ino() == named.ino(),
+        _ => false,
+    }
+}
+
+#[cfg(not(unix))]
+fn same_file(_file: &File, _path: &Path) -> bool {
+    true
 }
 
 /// The database path with `.lock` appended, beside the real file: two servers that name the
@@ -64,6 +117,18 @@ mod tests {
         assert!(matches!(InstanceLock::acquire(&db), Err(OpenError::InUse)));
         drop(first);
         assert!(InstanceLock::acquire(&db).is_ok());
+    }
+
+    #[test]
+    fn a_failed_start_takes_away_only_a_lock_file_it_made() {
+        let dir = tempfile::tempdir().unwrap();
+        let db = dir.path().join("x.db");
+        InstanceLock::acquire(&db).unwrap().release_removing_file();
+        assert!(!lock_path(&db).exists());
+        drop(InstanceLock::acquire(&db).unwrap());
+        assert!(lock_path(&db).exists());
+        InstanceLock::acquire(&db).unwrap().release_removing_file();
+        assert!(lock_path(&db).exists(), "it was there before");
     }
 
     #[test]

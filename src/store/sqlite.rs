@@ -95,6 +95,10 @@ pub enum OpenError {
         found: i64,
         known: i64,
     },
+    /// A SQLite file, but not one that Switchboard made.
+    NotSwitchboard,
+    /// The key file is not the one the database was set up with.
+    KeyMismatch,
     /// Another process holds the database's instance lock.
     InUse,
     LockFile(std::io::ErrorKind),
@@ -110,15 +114,22 @@ impl fmt::Display for OpenError {
                 f.write_str("the database file cannot be read: check its owner and permissions")
             }
             OpenError::NotADatabase => f.write_str("the database file is not a SQLite database"),
-            OpenError::Corrupt => f.write_str(
-                "the database file is corrupt (its integrity check failed): restore it from a backup",
-            ),
+            OpenError::Corrupt => {
+                f.write_str("the database file is corrupt: restore it from a backup")
+            }
             OpenError::Unwritable => f.write_str(
                 "the database file is read-only: check its permissions and the file system",
             ),
             OpenError::TooNew { found, known } => write!(
                 f,
                 "the database has schema version {found}, newer than this build knows ({known})"
+            ),
+            OpenError::NotSwitchboard => f.write_str(
+                "the database file is a SQLite database of another program, not of Switchboard",
+            ),
+            OpenError::KeyMismatch => f.write_str(
+                "the key file does not belong to this database: use the key file kept with it \
+                 (see --key-file)",
             ),
             OpenError::InUse => f.write_str(
                 "another Switchboard is already serving this database: stop it first, or use a copy",
@@ -132,7 +143,7 @@ impl fmt::Display for OpenError {
     }
 }
 
-fn open_error(error: rusqlite::Error) -> OpenError {
+pub(super) fn open_error(error: rusqlite::Error) -> OpenError {
     match sqlite_code(&error) {
         Some(ErrorCode::NotADatabase) => OpenError::NotADatabase,
         Some(ErrorCode::DatabaseCorrupt) => OpenError::Corrupt,
@@ -156,21 +167,23 @@ pub struct SqliteStore {
 pub struct CheckedDatabase {
     conn: Connection,
     options: StoreOptions,
+    created: bool,
 }
 
 impl SqliteStore {
-    /// Checks the file, brings its schema up to date and starts the writer.
-    pub fn open(options: &StoreOptions) -> Result<SqliteStore, OpenError> {
-        SqliteStore::check(options)?.start()
-    }
-
-    /// Opens the file and checks it without writing to it; a missing file is created empty.
+    /// Opens the file and checks it without writing to it; a missing file is created empty,
+    /// readable and writable by its owner only.
     pub fn check(options: &StoreOptions) -> Result<CheckedDatabase, OpenError> {
         preflight(&options.path)?;
-        let conn = open_checked(&options.path, OpenFlags::SQLITE_OPEN_CREATE)?;
+        let created = create_private(&options.path)?;
+        let conn = open_checked(&options.path);
+        if created && conn.is_err() {
+            let _ = std::fs::remove_file(&options.path);
+        }
         Ok(CheckedDatabase {
-            conn,
+            conn: conn?,
             options: options.clone(),
+            created,
         })
     }
 
@@ -180,10 +193,10 @@ impl SqliteStore {
             return Err(OpenError::Missing);
         }
         preflight(&options.path)?;
-        let conn = open_checked(&options.path, OpenFlags::empty())?;
         Ok(CheckedDatabase {
-            conn,
+            conn: open_checked(&options.path)?,
             options: options.clone(),
+            created: false,
         })
     }
 
@@ -199,17 +212,14 @@ impl CheckedDatabase {
         &self.conn
     }
 
+    /// True when this check created the file: it was not there before.
+    pub fn created(&self) -> bool {
+        self.created
+    }
+
     /// True when the file holds at least one account (of any schema version).
     pub fn holds_accounts(&self) -> Result<bool, OpenError> {
-        let tables: i64 = self
-            .conn
-            .query_row(
-                "SELECT count(*) FROM sqlite_master WHERE type = 'table' AND name = 'accounts'",
-                [],
-                |row| row.get(0),
-            )
-            .map_err(open_error)?;
-        if tables == 0 {
+        if !has_table(&self.conn, "accounts")? {
             return Ok(false);
         }
         self.conn
@@ -219,14 +229,27 @@ impl CheckedDatabase {
             .map_err(open_error)
     }
 
-    /// Switches to WAL, migrates, and starts the readers and the writer.
-    pub fn start(self) -> Result<SqliteStore, OpenError> {
-        let CheckedDatabase { mut conn, options } = self;
+    /// The value derived from the key file that the database was set up with; `None` for a
+    /// new database, or one from before the check value was kept.
+    pub fn key_check(&self) -> Result<Option<String>, OpenError> {
+        if !has_table(&self.conn, "installation")? {
+            return Ok(None);
+        }
+        read_key_check(&self.conn).map_err(open_error)
+    }
+
+    /// Switches to WAL, migrates, records `key_check` if the file has none yet, and starts
+    /// the readers and the writer.
+    pub fn start(self, key_check: &str) -> Result<SqliteStore, OpenError> {
+        let CheckedDatabase {
+            mut conn, options, ..
+        } = self;
         prepare_writer(&conn, &options)?;
         migrate(&mut conn).map_err(|error| match error {
             MigrateError::TooNew { found, known } => OpenError::TooNew { found, known },
             MigrateError::Sqlite(error) => open_error(error),
         })?;
+        record_key_check(&mut conn, key_check)?;
         let busy_wait = options.busy_wait;
         let manager = SqliteConnectionManager::file(&options.path)
             .with_flags(OpenFlags::SQLITE_OPEN_READ_WRITE | OpenFlags::SQLITE_OPEN_NO_MUTEX)
@@ -270,18 +293,44 @@ fn preflight(path: &Path) -> Result<(), OpenError> {
         Err(error) if error.kind() == std::io::ErrorKind::NotFound => return Ok(()),
         Err(_) => return Err(OpenError::Unreadable),
     };
+    check_readable(path, &metadata)?;
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        if metadata.permissions().mode() & 0o222 == 0 {
+            return Err(OpenError::Unwritable);
+        }
+    }
+    std::fs::OpenOptions::new()
+        .read(true)
+        .write(true)
+        .open(path)
+        .map_err(|_| OpenError::Unwritable)?;
+    Ok(())
+}
+
+/// The checks of [`preflight`] that a command which only reads needs: an existing, readable
+/// regular file that starts as a SQLite file does.
+pub(super) fn preflight_read_only(path: &Path) -> Result<(), OpenError> {
+    let metadata = match std::fs::metadata(path) {
+        Ok(metadata) => metadata,
+        Err(error) if error.kind() == std::io::ErrorKind::NotFound => {
+            return Err(OpenError::Missing)
+        }
+        Err(_) => return Err(OpenError::Unreadable),
+    };
+    check_readable(path, &metadata)
+}
+
+fn check_readable(path: &Path, metadata: &std::fs::Metadata) -> Result<(), OpenError> {
     if !metadata.is_file() {
         return Err(OpenError::NotAFile);
     }
     #[cfg(unix)]
     {
         use std::os::unix::fs::PermissionsExt;
-        let mode = metadata.permissions().mode();
-        if mode & 0o444 == 0 {
+        if metadata.permissions().mode() & 0o444 == 0 {
             return Err(OpenError::Unreadable);
-        }
-        if mode & 0o222 == 0 {
-            return Err(OpenError::Unwritable);
         }
     }
     let mut header = Vec::with_capacity(16);
@@ -292,20 +341,36 @@ fn preflight(path: &Path) -> Result<(), OpenError> {
     if !header.is_empty() && header != b"SQLite format 3\0" {
         return Err(OpenError::NotADatabase);
     }
-    std::fs::OpenOptions::new()
-        .read(true)
-        .write(true)
-        .open(path)
-        .map_err(|_| OpenError::Unwritable)?;
     Ok(())
 }
 
-/// Opens and reads the whole file (`quick_check`) without writing to it. Closing this
-/// connection never checkpoints, so a refused start leaves even a leftover WAL as it was.
-fn open_checked(path: &Path, create: OpenFlags) -> Result<Connection, OpenError> {
-    let flags = OpenFlags::SQLITE_OPEN_READ_WRITE | OpenFlags::SQLITE_OPEN_NO_MUTEX | create;
+/// Creates a missing database file with mode 0600, whatever the umask: SQLite gives its
+/// `-wal` and `-shm` files the mode of the database file. True when it created the file.
+fn create_private(path: &Path) -> Result<bool, OpenError> {
+    let mut options = std::fs::OpenOptions::new();
+    options.write(true).create_new(true);
+    #[cfg(unix)]
+    std::os::unix::fs::OpenOptionsExt::mode(&mut options, 0o600);
+    match options.open(path) {
+        Ok(_) => Ok(true),
+        Err(error) if error.kind() == std::io::ErrorKind::AlreadyExists => Ok(false),
+        Err(error) if error.kind() == std::io::ErrorKind::NotFound => Err(OpenError::Missing),
+        Err(_) => Err(OpenError::Unwritable),
+    }
+}
+
+/// Opens the file and runs the cheap checks, without writing to it: every check here costs
+/// the same for ten accounts as for a million (the full check is `switchboard check`).
+/// Closing this connection never checkpoints, so a refused start leaves even a leftover WAL
+/// as it was.
+fn open_checked(path: &Path) -> Result<Connection, OpenError> {
+    let flags = OpenFlags::SQLITE_OPEN_READ_WRITE | OpenFlags::SQLITE_OPEN_NO_MUTEX;
+    // A log left by a crash must stay as it was if the start is refused. Without one, this
+    // connection may close as SQLite usually does: it then takes away the empty `-wal` and
+    // `-shm` files that reading made.
+    let keep_log = std::fs::metadata(companion(path, "-wal")).is_ok_and(|log| log.len() > 0);
     let conn = Connection::open_with_flags(path, flags).map_err(open_error)?;
-    conn.set_db_config(DbConfig::SQLITE_DBCONFIG_NO_CKPT_ON_CLOSE, true)
+    conn.set_db_config(DbConfig::SQLITE_DBCONFIG_NO_CKPT_ON_CLOSE, keep_log)
         .map_err(open_error)?;
     if conn
         .is_readonly(rusqlite::DatabaseName::Main)
@@ -315,13 +380,86 @@ fn open_checked(path: &Path, create: OpenFlags) -> Result<Connection, OpenError>
     }
     conn.busy_timeout(Duration::from_secs(5))
         .map_err(open_error)?;
-    let verdict: String = conn
-        .query_row("PRAGMA quick_check(1)", [], |row| row.get(0))
-        .map_err(open_error)?;
-    if verdict != "ok" {
-        return Err(OpenError::Corrupt);
-    }
+    recognise(&conn)?;
     Ok(conn)
+}
+
+/// The schema version of a Switchboard database, read from the header and the schema
+/// (which SQLite parses in full, so a damaged schema is caught here). A new, empty file is
+/// version 0.
+pub(super) fn recognise(conn: &Connection) -> Result<i64, OpenError> {
+    let version: i64 = conn
+        .query_row("PRAGMA user_version", [], |row| row.get(0))
+        .map_err(open_error)?;
+    let known = super::migrate::latest_version();
+    if version > known {
+        return Err(OpenError::TooNew {
+            found: version,
+            known,
+        });
+    }
+    let tables: i64 = conn
+        .query_row(
+            "SELECT count(*) FROM sqlite_master WHERE type = 'table'",
+            [],
+            |row| row.get(0),
+        )
+        .map_err(open_error)?;
+    let ours = if version == 0 {
+        tables == 0
+    } else {
+        has_table(conn, "accounts")?
+    };
+    if !ours {
+        return Err(OpenError::NotSwitchboard);
+    }
+    Ok(version)
+}
+
+/// A file SQLite keeps beside the database: `-wal`, `-shm`.
+pub(super) fn companion(path: &Path, suffix: &str) -> PathBuf {
+    let mut name = path.as_os_str().to_owned();
+    name.push(suffix);
+    PathBuf::from(name)
+}
+
+fn has_table(conn: &Connection, name: &str) -> Result<bool, OpenError> {
+    conn.query_row(
+        "SELECT EXISTS (SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = ?1)",
+        [name],
+        |row| row.get(0),
+    )
+    .map_err(open_error)
+}
+
+fn read_key_check(conn: &Connection) -> rusqlite::Result<Option<String>> {
+    use rusqlite::OptionalExtension;
+    conn.query_row(
+        "SELECT value FROM installation WHERE name = 'key_check'",
+        [],
+        |row| row.get(0),
+    )
+    .optional()
+}
+
+/// Keeps the check value of the key in use, unless the file already holds one: then the two
+/// must agree (the start compared them before writing anything; this holds for a process
+/// that raced it).
+fn record_key_check(conn: &mut Connection, key_check: &str) -> Result<(), OpenError> {
+    let tx = conn
+        .transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)
+        .map_err(open_error)?;
+    match read_key_check(&tx).map_err(open_error)? {
+        Some(stored) if stored == key_check => return Ok(()),
+        Some(_) => return Err(OpenError::KeyMismatch),
+        None => {}
+    }
+    tx.execute(
+        "INSERT INTO installation (name, value) VALUES ('key_check', ?1)",
+        [key_check],
+    )
+    .map_err(open_error)?;
+    tx.commit().map_err(open_error)
 }
 
 fn prepare_writer(conn: &Connection, options: &StoreOptions) -> Result<(), OpenError> {

@@ -105,6 +105,21 @@ fn a_backup_refuses_to_overwrite_the_live_database_or_to_create_one() {
     assert!(one_clear_line(&output, dir.path()).contains("live database"));
     assert_eq!(snapshot(&db), before);
 
+    let mut command = switchboard(&db);
+    command
+        .arg("backup")
+        .arg(dir.path().join("no-such-folder").join("copy.db"));
+    let output = run(command, None);
+    assert!(!output.status.success());
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(
+        stderr.contains(&format!(
+            "the backup folder {} does not exist",
+            dir.path().join("no-such-folder").display()
+        )),
+        "{stderr}"
+    );
+
     let missing = dir.path().join("missing.db");
     let mut command = switchboard(&missing);
     command.arg("backup").arg(dir.path().join("copy.db"));

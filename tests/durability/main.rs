@@ -8,6 +8,7 @@ mod helpers;
 mod process;
 
 mod backup;
+mod check;
 mod crash;
 mod load;
 mod reset_password;

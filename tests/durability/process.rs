@@ -25,10 +25,12 @@ pub fn switchboard(db: &Path) -> Command {
             command.env_remove(name);
         }
     }
+    // The cost as a variable, not a flag: it applies to serving and to reset-password alike,
+    // and a flag of one command is refused by another.
     command
         .arg("--db")
         .arg(db)
-        .args(["--bcrypt-cost", "4"])
+        .env("SWITCHBOARD_BCRYPT_COST", "4")
         .stdin(Stdio::null());
     command
 }

@@ -31,6 +31,7 @@ fn a_running_server_takes_the_new_password_and_forgets_the_old_one() {
     assert!(output.status.success(), "{output:?}");
     let said = String::from_utf8_lossy(&output.stdout);
     assert!(!said.contains(NEW_PASSWORD), "{said}");
+    assert!(said.contains("read from standard input"), "{said}");
 
     assert_eq!(server.get(&me, &old).0, 401, "the old password is refused");
     assert_eq!(
@@ -56,10 +57,12 @@ fn a_stopped_installation_lets_a_locked_out_administrator_back_in() {
     assert!(start_with(first, &db).stop().success());
 
     let mut command = reset(&db, "Administrator@Company.com");
-    command.env("SWITCHBOARD_ADMIN_PASSWORD", NEW_PASSWORD);
+    command.env("SWITCHBOARD_RESET_PASSWORD", NEW_PASSWORD);
     let output = run(command, None);
     assert!(output.status.success(), "{output:?}");
-    assert!(String::from_utf8_lossy(&output.stdout).contains("active"));
+    let said = String::from_utf8_lossy(&output.stdout);
+    assert!(said.contains("active"), "{said}");
+    assert!(said.contains("from SWITCHBOARD_RESET_PASSWORD"), "{said}");
 
     let server = start(&db);
     let (status, body) = server.get(
@@ -77,9 +80,18 @@ fn the_password_policy_applies_and_nothing_changes_on_refusal() {
     let dir = tempfile::tempdir().unwrap();
     let db = installation(dir.path());
     let cases = [
-        ("short pw", "too short"),
-        ("1qaz2wsx3edc", "common"),
-        ("my administrator@company.com!", "email"),
+        (
+            "short pw",
+            "the new password is too short: use at least 12 characters",
+        ),
+        (
+            "1qaz2wsx3edc",
+            "the new password is a commonly used password",
+        ),
+        (
+            "my administrator@company.com!",
+            "the new password must not contain the account's email address",
+        ),
     ];
     for (password, reason) in cases {
         let before = snapshot(&db);
@@ -120,4 +132,33 @@ fn the_password_is_never_taken_from_the_command_line_and_the_key_file_is_require
     let output = run(reset(&db, ADMIN_EMAIL), Some(&format!("{NEW_PASSWORD}\n")));
     assert!(!output.status.success());
     assert!(one_clear_line(&output, dir.path()).contains("key file"));
+}
+
+#[test]
+fn the_first_start_password_variable_is_never_taken_for_a_reset() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = installation(dir.path());
+    // A service's environment keeps the first start's password; an operator who types or
+    // pipes a new one must get that one.
+    let mut command = reset(&db, ADMIN_EMAIL);
+    command.env("SWITCHBOARD_ADMIN_PASSWORD", "the first start password");
+    let output = run(command, Some(&format!("{NEW_PASSWORD}\n")));
+    assert!(output.status.success(), "{output:?}");
+    assert!(String::from_utf8_lossy(&output.stdout).contains("read from standard input"));
+
+    let mut command = reset(&db, ADMIN_EMAIL);
+    command.env("SWITCHBOARD_ADMIN_PASSWORD", "the first start password");
+    let output = run(command, Some(""));
+    assert!(one_clear_line(&output, dir.path()).contains("no new password"));
+
+    let server = start(&db);
+    let me = format!("/Accounts/{ADMIN_EMAIL}.json");
+    assert_eq!(server.get(&me, &basic(ADMIN_EMAIL, NEW_PASSWORD)).0, 200);
+    assert_eq!(
+        server
+            .get(&me, &basic(ADMIN_EMAIL, "the first start password"))
+            .0,
+        401
+    );
+    assert!(server.stop().success());
 }

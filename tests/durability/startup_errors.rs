@@ -8,6 +8,13 @@ use std::process::Command;
 
 use crate::process::*;
 
+/// `switchboard.db.lock` beside `db`.
+fn lock_path(db: &Path) -> std::path::PathBuf {
+    let mut name = db.as_os_str().to_owned();
+    name.push(".lock");
+    name.into()
+}
+
 /// Runs `command`, which must be refused; returns its one line of stderr.
 fn refused(command: Command, db: &Path, dir: &Path) -> String {
     let before = db.exists().then(|| snapshot(db));
@@ -67,22 +74,89 @@ fn a_file_that_is_not_sqlite_is_refused() {
 }
 
 #[test]
-fn a_database_with_a_damaged_page_is_refused() {
+fn a_database_whose_schema_page_is_damaged_is_refused() {
     let dir = tempfile::tempdir().unwrap();
     let db = installation(dir.path());
     let mut bytes = std::fs::read(&db).unwrap();
-    let page = 4096;
-    assert!(
-        bytes.len() >= 3 * page,
-        "the file has pages beyond the first"
-    );
-    // The header page stays intact, so only a check of the whole file can tell.
-    for (i, byte) in bytes[page..2 * page].iter_mut().enumerate() {
+    // The 100-byte header stays intact; the rest of page 1 holds the schema, which every
+    // start reads. Damage deeper in the file is for `switchboard check` (see check.rs).
+    for (i, byte) in bytes[100..4096].iter_mut().enumerate() {
         *byte = (i * 37 % 251) as u8;
     }
     std::fs::write(&db, &bytes).unwrap();
     let line = refused(serve_command(&db), &db, dir.path());
     assert!(line.contains("corrupt"), "{line}");
+}
+
+#[test]
+fn a_database_of_another_program_is_refused() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("switchboard.db");
+    open_sqlite(&db)
+        .execute_batch("CREATE TABLE invoices (id INTEGER PRIMARY KEY, total INTEGER);")
+        .unwrap();
+    let line = refused(serve_command(&db), &db, dir.path());
+    assert!(line.contains("not of Switchboard"), "{line}");
+}
+
+#[test]
+fn another_key_file_is_refused_and_the_database_is_left_as_it_was() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = installation(dir.path());
+    let key_file = dir.path().join("switchboard.db.key");
+    let own_key = std::fs::read_to_string(&key_file).unwrap();
+    let stored: String = open_sqlite(&db)
+        .query_row(
+            "SELECT value FROM installation WHERE name = 'key_check'",
+            [],
+            |row| row.get(0),
+        )
+        .unwrap();
+    assert!(!stored.is_empty() && !own_key.contains(&stored) && !stored.contains(own_key.trim()));
+
+    // A well-formed key of another installation, as a mixed-up restore would bring.
+    let other = switchboard::domain::credentials::InstallationKey::generate().to_hex();
+    std::fs::write(&key_file, format!("{other}\n")).unwrap();
+    let line = refused(serve_command(&db), &db, dir.path());
+    assert!(
+        line.contains("key file does not belong to this database"),
+        "{line}"
+    );
+    assert!(!line.contains(&other) && !line.contains(&stored), "{line}");
+    assert!(
+        !dir.path().join("switchboard.db-wal").exists(),
+        "nothing written"
+    );
+
+    let mut reset = switchboard(&db);
+    reset.args(["admin", "reset-password", crate::helpers::ADMIN_EMAIL]);
+    let output = run(reset, Some("a brand new admin password\n"));
+    assert!(one_clear_line(&output, dir.path()).contains("does not belong"));
+
+    std::fs::write(&key_file, own_key).unwrap();
+    let server = start(&db);
+    server.admin();
+    assert!(server.stop().success());
+}
+
+#[test]
+fn a_backup_started_with_another_key_file_is_refused() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = installation(dir.path());
+    let copy = dir.path().join("copy.db");
+    let mut backup = switchboard(&db);
+    backup.arg("backup").arg(&copy);
+    assert!(run(backup, None).status.success());
+    let other = dir.path().join("other.key");
+    std::fs::write(
+        &other,
+        switchboard::domain::credentials::InstallationKey::generate().to_hex(),
+    )
+    .unwrap();
+    let mut command = serve_command(&copy);
+    command.arg("--key-file").arg(&other);
+    let line = refused(command, &copy, dir.path());
+    assert!(line.contains("key file does not belong"), "{line}");
 }
 
 #[test]
@@ -129,6 +203,19 @@ fn a_listen_address_in_use_is_refused() {
         .arg("--listen")
         .arg(taken.local_addr().unwrap().to_string());
     refused(command, &fresh, dir.path());
+    assert!(!lock_path(&fresh).exists(), "no lock file is left behind");
+}
+
+#[test]
+fn a_second_server_on_the_same_database_and_port_is_told_the_database_is_taken() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = installation(dir.path());
+    let first = start(&db);
+    let mut second = switchboard(&db);
+    second.arg("--listen").arg(first.address.to_string());
+    let line = refused(second, &db, dir.path());
+    assert!(line.contains("already serving this database"), "{line}");
+    assert!(first.stop().success());
 }
 
 #[test]

@@ -90,10 +90,44 @@ fn a_version_1_database_migrates_and_keeps_every_account() {
 
     let latest = CURRENT_SCHEMA
         .lines()
-        .filter(|line| line.starts_with("-- version "))
-        .count() as i64;
+        .filter_map(|line| line.strip_prefix("-- version "))
+        .filter_map(|version| version.trim().parse::<i64>().ok())
+        .max()
+        .unwrap();
     let version: i64 = open_sqlite(&db)
         .query_row("PRAGMA user_version", [], |row| row.get(0))
         .unwrap();
     assert_eq!(version, latest);
+}
+
+#[test]
+fn the_first_start_after_an_upgrade_records_the_key_and_later_refuses_another() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("switchboard.db");
+    let key_file = dir.path().join("switchboard.db.key");
+    let key = InstallationKey::generate();
+    std::fs::write(&key_file, key.to_hex()).unwrap();
+    write_v1_database(&db, &key);
+
+    let server = crate::process::start(&db);
+    let (status, _) = server.get(
+        "/Accounts/root@v1.test.json",
+        &basic("root@v1.test", ROOT_PASSWORD),
+    );
+    assert_eq!(status, 200);
+    assert!(server.stop().success());
+    let stored: String = open_sqlite(&db)
+        .query_row(
+            "SELECT value FROM installation WHERE name = 'key_check'",
+            [],
+            |row| row.get(0),
+        )
+        .unwrap();
+    assert_eq!(stored, key.check_value());
+
+    std::fs::write(&key_file, InstallationKey::generate().to_hex()).unwrap();
+    let output = crate::process::run(crate::process::serve_command(&db), None);
+    assert!(!output.status.success());
+    let line = crate::process::one_clear_line(&output, dir.path());
+    assert!(line.contains("does not belong to this database"), "{line}");
 }
