@@ -169,6 +169,14 @@ impl Credentials {
         constant_time_eq(self.token(account).as_bytes(), secret.as_bytes())
     }
 
+    /// Whether `secret` is one of the account's secrets that cost no bcrypt to test (today the
+    /// AuthToken; secondary tokens and API keys belong here too). These are long and random, so
+    /// guessing them is no threat worth throttling, and they are tested even from a throttled
+    /// address: nobody can lock a program out by failing from its address.
+    pub fn matches_cheaply(&self, account: &Account, secret: &str) -> bool {
+        self.token_matches(account, secret)
+    }
+
     /// Answers from the cache when this exact password was verified against the account's
     /// current hash; `None` when bcrypt must decide.
     pub fn cached_password_match(&self, account: &Account, secret: &str) -> Option<bool> {

@@ -12,7 +12,7 @@ use super::credentials::{Credentials, Password};
 use super::error::DomainError;
 use super::paging::{parse_page, parse_page_size, PageToken};
 use super::store::{AccountKey, ListQuery, Position, Scope, Store, WriteJob};
-use super::throttle::Throttle;
+use super::throttle::{client_of, NameKey, NameKeys, Throttle};
 
 mod recovery;
 mod rules;
@@ -103,8 +103,17 @@ pub struct FirstAdministrator {
 pub struct AccountService {
     store: Arc<dyn Store>,
     credentials: Arc<Credentials>,
-    failures_by_address: Throttle<IpAddr>,
-    password_failures_by_account: Throttle<AccountSid>,
+    failures_by_client: Throttle<IpAddr>,
+    /// Kept for every user name presented, known or not, so that a 429 never tells an
+    /// existing account from an unknown one.
+    failures_by_name: Throttle<NameKey>,
+    names: NameKeys,
+}
+
+/// The counters one authentication is checked against, and adds to when it fails.
+struct Counted {
+    client: IpAddr,
+    name: NameKey,
 }
 
 impl AccountService {
@@ -112,8 +121,9 @@ impl AccountService {
         AccountService {
             store,
             credentials: Arc::new(credentials),
-            failures_by_address: Throttle::new(limits.per_address, limits.window),
-            password_failures_by_account: Throttle::new(limits.per_account, limits.window),
+            failures_by_client: Throttle::new(limits.per_address, limits.window),
+            failures_by_name: Throttle::new(limits.per_account, limits.window),
+            names: NameKeys::new(),
         }
     }
 
@@ -130,62 +140,78 @@ impl AccountService {
     /// HTTP Basic: `user` is a Sid or an email address, `secret` the AuthToken or the password.
     /// Every failure is the same [`DomainError::Unauthenticated`]; an account that is suspended
     /// or closed is told so only after its credentials were checked.
+    ///
+    /// The cheap checks come first and are never throttled: a secret that costs no bcrypt to
+    /// test gets in from any address, so failing from a shared address (or a proxy) cannot
+    /// lock a program out. Only what would be tested as a password is refused once the address
+    /// or the user name is past its limit, before it is tested.
     pub async fn authenticate(
         &self,
         user: &str,
         secret: &str,
         from: IpAddr,
     ) -> Result<Account, DomainError> {
-        if let Some(retry_after_secs) = self.failures_by_address.retry_after(&from) {
-            return Err(DomainError::Throttled { retry_after_secs });
-        }
         let found = match parse_account_key(user) {
             Some(key) => self.store.reader()?.find(&key)?,
             None => None,
         };
+        let found = match found {
+            Some(account) if self.credentials.matches_cheaply(&account, secret) => {
+                return admit(account);
+            }
+            other => other,
+        };
+        let counted = Counted {
+            client: client_of(from),
+            name: self.names.key(&counted_name(user)),
+        };
+        if let Some(retry_after_secs) = self.retry_after(&counted) {
+            return Err(DomainError::Throttled { retry_after_secs });
+        }
         let verified = match found {
-            Some(account) => self.check_secret(account, secret).await?,
+            Some(account) => self.check_password(account, secret).await?,
             None => {
                 self.burn_time(secret).await;
                 None
             }
         };
-        let Some(account) = verified else {
-            self.failures_by_address.record_failure(&from);
-            return Err(DomainError::Unauthenticated);
-        };
-        match account.status() {
-            Status::Active | Status::Uninitialized => Ok(account),
-            Status::Suspended | Status::Closed => Err(DomainError::CallerNotActive),
+        match verified {
+            Some(account) => admit(account),
+            None => {
+                self.failures_by_client.record_failure(&counted.client);
+                self.failures_by_name.record_failure(&counted.name);
+                Err(DomainError::Unauthenticated)
+            }
         }
     }
 
     /// Credentials that could not even be read count as a failed attempt from that address.
     pub fn reject_malformed(&self, from: IpAddr) -> DomainError {
-        if let Some(retry_after_secs) = self.failures_by_address.retry_after(&from) {
+        let client = client_of(from);
+        if let Some(retry_after_secs) = self.failures_by_client.retry_after(&client) {
             return DomainError::Throttled { retry_after_secs };
         }
-        self.failures_by_address.record_failure(&from);
+        self.failures_by_client.record_failure(&client);
         DomainError::Unauthenticated
     }
 
-    /// The token is checked first and costs one HMAC; only then is the secret tried as a
-    /// password, from the cache when possible.
-    async fn check_secret(
+    /// The longer wait when both the client and the name are past their limits.
+    fn retry_after(&self, counted: &Counted) -> Option<u64> {
+        let by_client = self.failures_by_client.retry_after(&counted.client);
+        let by_name = self.failures_by_name.retry_after(&counted.name);
+        by_client.max(by_name)
+    }
+
+    /// The secret as a password: from the cache when this exact password was verified against
+    /// the current hash, by bcrypt otherwise. An API-only account costs the same bcrypt.
+    async fn check_password(
         &self,
         account: Account,
         secret: &str,
     ) -> Result<Option<Account>, DomainError> {
-        if self.credentials.token_matches(&account, secret) {
-            return Ok(Some(account));
-        }
         if account.password_hash.is_none() {
             self.burn_time(secret).await;
             return Ok(None);
-        }
-        if let Some(retry_after_secs) = self.password_failures_by_account.retry_after(&account.sid)
-        {
-            return Err(DomainError::Throttled { retry_after_secs });
         }
         if self.credentials.cached_password_match(&account, secret) == Some(true) {
             return Ok(Some(account));
@@ -193,10 +219,6 @@ impl AccountService {
         let credentials = Arc::clone(&self.credentials);
         let (secret, checked) = (secret.to_owned(), account.clone());
         let matches = blocking(move || credentials.verify_password(&checked, &secret)).await?;
-        if !matches {
-            self.password_failures_by_account
-                .record_failure(&account.sid);
-        }
         Ok(matches.then_some(account))
     }
 
@@ -448,6 +470,24 @@ impl AccountService {
         reply
             .await
             .map_err(|_| DomainError::Internal("the writer stopped".into()))?
+    }
+}
+
+/// Authenticated: in, unless the account may no longer act at all.
+fn admit(account: Account) -> Result<Account, DomainError> {
+    match account.status() {
+        Status::Active | Status::Uninitialized => Ok(account),
+        Status::Suspended | Status::Closed => Err(DomainError::CallerNotActive),
+    }
+}
+
+/// The name a per-account counter is kept under: the Sid, or the email address lowercased.
+/// Anything else names no account, but is counted all the same, lowercased too.
+fn counted_name(user: &str) -> String {
+    match parse_account_key(user) {
+        Some(AccountKey::Sid(sid)) => sid.as_str().to_owned(),
+        Some(AccountKey::Email(email)) => email.as_str().to_owned(),
+        None => user.to_lowercase(),
     }
 }
 
