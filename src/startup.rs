@@ -73,7 +73,8 @@ impl Application {
         if let Some(password) = config.admin_password.as_deref() {
             // Refuse a bad first password before a new database file is created for it.
             if !config.db_path.exists() {
-                Password::parse(password, Some(&config.admin_email)).map_err(|e| {
+                let name = FirstAdministrator::name();
+                Password::parse(password, Some(&config.admin_email), Some(&name)).map_err(|e| {
                     StartupError::FirstAdministrator(format!(
                         "SWITCHBOARD_ADMIN_PASSWORD {}",
                         e.reason

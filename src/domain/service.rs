@@ -8,7 +8,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use super::account::{Account, AccountSid, Email, FriendlyName, Role, Status, UnixTime, MAX_LEVEL};
-use super::credentials::{Credentials, Password};
+use super::credentials::{Credentials, Password, PasswordCheck};
 use super::error::DomainError;
 use super::paging::{parse_page, parse_page_size, PageToken};
 use super::store::{AccountKey, ListQuery, Position, Scope, Store, WriteJob};
@@ -98,6 +98,12 @@ pub struct Listing {
 pub struct FirstAdministrator {
     pub account: Account,
     pub generated_password: Option<Password>,
+}
+
+impl FirstAdministrator {
+    pub fn name() -> FriendlyName {
+        FriendlyName::parse("Default Administrator Account").expect("the name is valid")
+    }
 }
 
 pub struct AccountService {
@@ -217,9 +223,62 @@ impl AccountService {
             return Ok(Some(account));
         }
         let credentials = Arc::clone(&self.credentials);
-        let (secret, checked) = (secret.to_owned(), account.clone());
-        let matches = blocking(move || credentials.verify_password(&checked, &secret)).await?;
-        Ok(matches.then_some(account))
+        let (password, checked) = (secret.to_owned(), account.clone());
+        let check = blocking(move || credentials.verify_password(&checked, &password)).await?;
+        Ok(match check {
+            PasswordCheck::Wrong => None,
+            PasswordCheck::Right => Some(account),
+            PasswordCheck::RightButHashAgain => Some(self.hash_again(account, secret).await),
+        })
+    }
+
+    /// Replaces a hash made at another cost than the configured one (or of the password before
+    /// it was normalized), so that answer times stop telling old accounts from unknown ones.
+    /// The AuthToken stays as it was: it changes only when a password is set. If this fails,
+    /// the login still succeeds, and the next one tries again.
+    async fn hash_again(&self, verified: Account, secret: &str) -> Account {
+        let credentials = Arc::clone(&self.credentials);
+        let password = secret.to_owned();
+        let hash = match blocking(move || credentials.hash_again(&password)).await {
+            Ok(Ok(hash)) => hash,
+            Ok(Err(cause)) | Err(DomainError::Internal(cause)) => {
+                log::warn!(
+                    "could not hash the password of {} again: {cause}",
+                    verified.sid
+                );
+                return verified;
+            }
+            Err(_) => return verified,
+        };
+        let credentials = Arc::clone(&self.credentials);
+        let (sid, old_hash) = (verified.sid.clone(), verified.password_hash.clone());
+        let stored = self
+            .write(Box::new(move |tx| {
+                let current = reread(&*tx, &sid)?;
+                // A password set meanwhile wins: only the hash that was verified is replaced.
+                if current.password_hash != old_hash {
+                    return Ok(current);
+                }
+                let token_salt = credentials.salt_keeping_token(&current);
+                let updated = Account {
+                    password_hash: Some(hash),
+                    token_salt,
+                    ..current
+                };
+                tx.update(&updated)?;
+                reread(&*tx, &sid)
+            }))
+            .await;
+        match stored {
+            Ok(account) => {
+                self.credentials.remember(&account, secret);
+                account
+            }
+            Err(error) => {
+                log::warn!("could not store the new hash of {}: {error}", verified.sid);
+                verified
+            }
+        }
     }
 
     async fn burn_time(&self, secret: &str) {
@@ -268,11 +327,17 @@ impl AccountService {
         new_secret: Option<NewSecret>,
     ) -> Result<Account, DomainError> {
         let caller_sid = caller.sid.clone();
+        // The new password passed its policy before it was hashed; running that estimate again
+        // here would hold up every other write.
+        let form = UpdateForm {
+            password: None,
+            ..form
+        };
         self.write(Box::new(move |tx| {
             let caller = current_caller(&*tx, &caller_sid)?;
             let target = target_for(&*tx, &caller, target.as_str())?;
             let plan = plan_update(&caller, &target, &form)?;
-            if plan.changes_nothing(&target) {
+            if new_secret.is_none() && plan.changes_nothing(&target) {
                 return Ok(target);
             }
             let closing = plan.status == Some(Status::Closed);
@@ -423,7 +488,11 @@ impl AccountService {
             return Ok(None);
         }
         let (password, status, generated) = match configured_password {
-            Some(raw) => (Password::parse(raw, Some(&email))?, Status::Active, false),
+            Some(raw) => {
+                let name = FirstAdministrator::name();
+                let password = Password::parse(raw, Some(&email), Some(&name))?;
+                (password, Status::Active, false)
+            }
             None => (Password::generate(), Status::Uninitialized, true),
         };
         let secret = self.hash(&password).await?;
@@ -432,7 +501,7 @@ impl AccountService {
             sid: AccountSid::random(),
             ancestors: Vec::new(),
             email: Some(email),
-            friendly_name: FriendlyName::parse("Default Administrator Account")?,
+            friendly_name: FirstAdministrator::name(),
             role: Role::Administrator,
             own_status: status,
             ancestor_suspended: false,

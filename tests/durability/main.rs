@@ -10,6 +10,7 @@ mod process;
 mod backup;
 mod crash;
 mod load;
+mod rehash;
 mod reset_password;
 mod shutdown;
 mod startup_errors;
