@@ -239,46 +239,56 @@ impl AccountService {
     async fn hash_again(&self, verified: Account, secret: &str) -> Account {
         let credentials = Arc::clone(&self.credentials);
         let password = secret.to_owned();
-        let hash = match blocking(move || credentials.hash_again(&password)).await {
-            Ok(Ok(hash)) => hash,
-            Ok(Err(cause)) | Err(DomainError::Internal(cause)) => {
+        let hashed = blocking(move || credentials.hash_again(&password))
+            .await
+            .and_then(|hash| hash.map_err(DomainError::Internal));
+        let hash = match hashed {
+            Ok(hash) => hash,
+            Err(error) => {
                 log::warn!(
-                    "could not hash the password of {} again: {cause}",
+                    "could not hash the password of {} again: {error}",
                     verified.sid
                 );
                 return verified;
             }
-            Err(_) => return verified,
         };
-        let credentials = Arc::clone(&self.credentials);
-        let (sid, old_hash) = (verified.sid.clone(), verified.password_hash.clone());
-        let stored = self
-            .write(Box::new(move |tx| {
-                let current = reread(&*tx, &sid)?;
-                // A password set meanwhile wins: only the hash that was verified is replaced.
-                if current.password_hash != old_hash {
-                    return Ok(current);
-                }
-                let token_salt = credentials.salt_keeping_token(&current);
-                let updated = Account {
-                    password_hash: Some(hash),
-                    token_salt,
-                    ..current
-                };
-                tx.update(&updated)?;
-                reread(&*tx, &sid)
-            }))
-            .await;
-        match stored {
-            Ok(account) => {
-                self.credentials.remember(&account, secret);
-                account
+        match self.store_new_hash(&verified, hash.clone()).await {
+            // Remembered only if it is our hash that was stored, not a password set meanwhile.
+            Ok(stored) if stored.password_hash.as_deref() == Some(hash.as_str()) => {
+                self.credentials.remember(&stored, secret);
+                stored
             }
+            Ok(stored) => stored,
             Err(error) => {
                 log::warn!("could not store the new hash of {}: {error}", verified.sid);
                 verified
             }
         }
+    }
+
+    /// Replaces the hash only if it is still the one that was verified: a password set
+    /// meanwhile wins.
+    async fn store_new_hash(
+        &self,
+        verified: &Account,
+        hash: String,
+    ) -> Result<Account, DomainError> {
+        let credentials = Arc::clone(&self.credentials);
+        let (sid, old_hash) = (verified.sid.clone(), verified.password_hash.clone());
+        self.write(Box::new(move |tx| {
+            let current = reread(&*tx, &sid)?;
+            if current.password_hash != old_hash {
+                return Ok(current);
+            }
+            let updated = Account {
+                token_salt: credentials.salt_keeping_token(&current),
+                password_hash: Some(hash),
+                ..current
+            };
+            tx.update(&updated)?;
+            reread(&*tx, &sid)
+        }))
+        .await
     }
 
     async fn burn_time(&self, secret: &str) {
