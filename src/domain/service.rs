@@ -25,7 +25,9 @@ use rules::{
 /// How many failed authentications are allowed per window.
 #[derive(Clone, Debug)]
 pub struct ThrottleLimits {
+    /// Per client: an IPv4 address, or an IPv6 /64.
     pub per_address: u32,
+    /// Per user name presented (a Sid, or an email address), whether an account has it or not.
     pub per_account: u32,
     pub window: Duration,
 }
