@@ -264,9 +264,13 @@ fn http_server(
 /// The configured first password must pass the policy before a database is made for it.
 fn check_first_password(config: &Config) -> Result<(), StartupError> {
     match config.admin_password.as_deref() {
-        Some(password) => Password::parse(password, Some(&config.admin_email))
-            .map(|_| ())
-            .map_err(|invalid| first_password_refused(&invalid)),
+        Some(password) => Password::parse(
+            password,
+            Some(&config.admin_email),
+            Some(&FirstAdministrator::name()),
+        )
+        .map(|_| ())
+        .map_err(|invalid| first_password_refused(&invalid)),
         None => Ok(()),
     }
 }

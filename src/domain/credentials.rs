@@ -1,13 +1,15 @@
 //! Passwords, their hashes, the AuthToken derived from them, and the cache that keeps
 //! password logins from paying the full bcrypt cost on every request.
 
+use std::borrow::Cow;
 use std::collections::{HashMap, HashSet};
 use std::sync::{Mutex, OnceLock};
 
 use hmac::{Hmac, Mac};
 use sha2::Sha256;
+use unicode_normalization::{is_nfkc_quick, IsNormalized, UnicodeNormalization};
 
-use super::account::{Account, AccountSid, Email};
+use super::account::{Account, AccountSid, Email, FriendlyName};
 use super::error::Invalid;
 
 type HmacSha256 = Hmac<Sha256>;
@@ -64,8 +66,9 @@ fn keyed_hash(key: &[u8], parts: &[&[u8]]) -> [u8; 32] {
     mac.finalize().into_bytes().into()
 }
 
-/// A password that meets the policy: 12 to 128 characters, not a common password, and not
-/// containing the account's email address.
+/// A password that meets the policy: 12 to 128 characters once normalized, not a common
+/// password, not containing the account's email address, and not easy to guess by zxcvbn's
+/// estimate. It holds the normalized text (Unicode NFKC).
 #[derive(Clone)]
 pub struct Password(String);
 
@@ -73,23 +76,34 @@ impl Password {
     pub const MIN_CHARS: usize = 12;
     pub const MAX_CHARS: usize = 128;
 
-    pub fn parse(raw: &str, email: Option<&Email>) -> Result<Password, Invalid> {
+    /// `email` and `name` are the account's: a password made of them is easy to guess.
+    pub fn parse(
+        raw: &str,
+        email: Option<&Email>,
+        name: Option<&FriendlyName>,
+    ) -> Result<Password, Invalid> {
         let invalid = |reason: &str| Invalid::new("Password", reason);
-        let chars = raw.chars().count();
+        let password = normalized(raw);
+        let chars = password.chars().count();
         if chars < Self::MIN_CHARS {
             return Err(invalid("is too short: use at least 12 characters"));
         }
         if chars > Self::MAX_CHARS {
             return Err(invalid("is too long: use at most 128 characters"));
         }
-        let lowered = raw.to_lowercase();
+        let lowered = password.to_lowercase();
         if common_passwords().contains(lowered.as_str()) {
             return Err(invalid("is a commonly used password"));
         }
         if email.is_some_and(|email| lowered.contains(email.as_str())) {
             return Err(invalid("must not contain the account's email address"));
         }
-        Ok(Password(raw.to_owned()))
+        if let Some(why) = weakness(&password, email, name) {
+            return Err(invalid(&format!(
+                "is too weak: {why}; a few unrelated words make a strong one"
+            )));
+        }
+        Ok(Password(password.into_owned()))
     }
 
     /// A random password for the first administrator: 24 characters from a 56-letter
@@ -109,6 +123,71 @@ impl Password {
     }
 }
 
+/// NIST SP 800-63B: the same password typed on another keyboard or system (composed or
+/// decomposed accents, fullwidth forms) is the same password.
+pub fn normalized(secret: &str) -> Cow<'_, str> {
+    if is_nfkc_quick(secret.chars()) == IsNormalized::Yes {
+        Cow::Borrowed(secret)
+    } else {
+        Cow::Owned(secret.nfkc().collect())
+    }
+}
+
+/// Why zxcvbn scores the password below 3 (at most 10^8 guesses), given what an attacker
+/// would try first against this account; `None` when it is strong enough. Its sentence has
+/// the password as subject, after "Password is too weak:".
+fn weakness(
+    password: &str,
+    email: Option<&Email>,
+    name: Option<&FriendlyName>,
+) -> Option<&'static str> {
+    let mut inputs = vec!["switchboard"];
+    let local_part = email.and_then(|email| email.as_str().split('@').next());
+    inputs.extend(local_part);
+    for text in [email.map(Email::as_str), name.map(FriendlyName::as_str)]
+        .into_iter()
+        .flatten()
+    {
+        inputs.push(text);
+        // zxcvbn matches whole inputs only: the parts of an address or a name count too.
+        inputs.extend(
+            text.split(|c: char| !c.is_alphanumeric())
+                .filter(|word| word.chars().count() >= 3),
+        );
+    }
+    let estimate = zxcvbn::zxcvbn(password, &inputs);
+    if u8::from(estimate.score()) >= 3 {
+        return None;
+    }
+    use zxcvbn::feedback::Warning as W;
+    Some(
+        match estimate.feedback().and_then(|feedback| feedback.warning()) {
+            Some(W::StraightRowsOfKeysAreEasyToGuess | W::ShortKeyboardPatternsAreEasyToGuess) => {
+                "it follows a pattern of keys on the keyboard"
+            }
+            Some(
+                W::RepeatsLikeAaaAreEasyToGuess | W::RepeatsLikeAbcAbcAreOnlySlightlyHarderToGuess,
+            ) => "it repeats a character or a group of characters",
+            Some(W::ThisIsATop10Password | W::ThisIsATop100Password | W::ThisIsACommonPassword) => {
+                "it is a commonly used password"
+            }
+            Some(W::ThisIsSimilarToACommonlyUsedPassword) => {
+                "it is close to a commonly used password"
+            }
+            Some(W::SequencesLikeAbcAreEasyToGuess) => "it is a sequence, such as abc or 6543",
+            Some(W::RecentYearsAreEasyToGuess | W::DatesAreOftenEasyToGuess) => {
+                "it rests on a date or a year"
+            }
+            Some(W::AWordByItselfIsEasyToGuess) => "it is a single common word",
+            Some(
+                W::NamesAndSurnamesByThemselvesAreEasyToGuess
+                | W::CommonNamesAndSurnamesAreEasyToGuess,
+            ) => "it rests on common names",
+            None => "it would be guessed too quickly",
+        },
+    )
+}
+
 /// The lowercased entries of zxcvbn's `passwords` frequency list (the xato corpus) that are
 /// long enough to pass the length rule; shorter ones are refused as too short anyway.
 fn common_passwords() -> &'static HashSet<&'static str> {
@@ -116,9 +195,23 @@ fn common_passwords() -> &'static HashSet<&'static str> {
     LIST.get_or_init(|| include_str!("common_passwords.txt").lines().collect())
 }
 
+fn first_16(mac: &[u8; 32]) -> [u8; 16] {
+    std::array::from_fn(|i| mac[i])
+}
+
 /// Compares without an early exit, so the time taken says nothing about where a guess differs.
 pub fn constant_time_eq(a: &[u8], b: &[u8]) -> bool {
     a.len() == b.len() && a.iter().zip(b).fold(0u8, |acc, (x, y)| acc | (x ^ y)) == 0
+}
+
+/// What bcrypt said of a password.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum PasswordCheck {
+    Wrong,
+    Right,
+    /// Right, against a hash that should be made again: at another cost than the configured
+    /// one (which timing would betray), or of the password before it was normalized.
+    RightButHashAgain,
 }
 
 pub struct Credentials {
@@ -148,7 +241,17 @@ impl Credentials {
 
     /// Slow on purpose (bcrypt): call it off the request threads.
     pub fn hash_password(&self, password: &Password) -> Result<String, String> {
-        bcrypt::hash(self.prehash(password.expose()), self.bcrypt_cost).map_err(|e| e.to_string())
+        self.hash_normalized(password.expose())
+    }
+
+    /// A password that was just verified, hashed again at the configured cost; it need not
+    /// meet today's policy, since it was set under an earlier one. Slow on purpose (bcrypt).
+    pub fn hash_again(&self, secret: &str) -> Result<String, String> {
+        self.hash_normalized(&normalized(secret))
+    }
+
+    fn hash_normalized(&self, password: &str) -> Result<String, String> {
+        bcrypt::hash(self.prehash(password), self.bcrypt_cost).map_err(|e| e.to_string())
     }
 
     pub fn new_token_salt() -> String {
@@ -157,7 +260,25 @@ impl Credentials {
 
     /// `hex(HMAC(K, "authtoken/v1" | Sid | salt | bcrypt-hash))[..32]`: cheap to recompute on
     /// every request, impossible to compute from the database alone.
+    ///
+    /// Hashing a password again (at a new cost) must not change the token, yet the token was
+    /// minted from the old hash. So the stored salt then carries the token sealed:
+    /// `salt.sealed`, where `sealed` is the token's bytes XOR `HMAC(K, "authtoken/seal" | Sid |
+    /// salt)`. Like the minted token, it cannot be read without the key file; and a password
+    /// set afresh brings a new plain salt.
     pub fn token(&self, account: &Account) -> String {
+        let bytes = match account.token_salt.split_once('.') {
+            Some((salt, sealed)) => self.unseal(account, salt, sealed),
+            None => None,
+        };
+        let bytes = bytes.unwrap_or_else(|| self.mint(account));
+        let mut text = [0u8; 32];
+        // Sixteen bytes always fit thirty-two hex digits.
+        let _ = hex::encode_to_slice(bytes, &mut text);
+        String::from_utf8_lossy(&text).into_owned()
+    }
+
+    fn mint(&self, account: &Account) -> [u8; 16] {
         let hash = account.password_hash.as_deref().unwrap_or("");
         let mac = self.key.mac(&[
             b"authtoken/v1",
@@ -165,14 +286,48 @@ impl Credentials {
             account.token_salt.as_bytes(),
             hash.as_bytes(),
         ]);
-        let mut text = [0u8; 32];
-        // Sixteen bytes always fit thirty-two hex digits.
-        let _ = hex::encode_to_slice(&mac[..16], &mut text);
-        String::from_utf8_lossy(&text).into_owned()
+        first_16(&mac)
+    }
+
+    fn seal_pad(&self, account: &Account, salt: &str) -> [u8; 16] {
+        let pad = self.key.mac(&[
+            b"authtoken/seal",
+            account.sid.as_str().as_bytes(),
+            salt.as_bytes(),
+        ]);
+        first_16(&pad)
+    }
+
+    /// `None` when the sealed part is damaged: the token is then one nobody knows.
+    fn unseal(&self, account: &Account, salt: &str, sealed: &str) -> Option<[u8; 16]> {
+        let mut bytes = [0u8; 16];
+        hex::decode_to_slice(sealed, &mut bytes).ok()?;
+        let pad = self.seal_pad(account, salt);
+        Some(std::array::from_fn(|i| bytes[i] ^ pad[i]))
+    }
+
+    /// The salt to store with a new hash of the same password, so that the token stays the
+    /// one the account has now.
+    pub fn salt_keeping_token(&self, account: &Account) -> String {
+        if account.token_salt.contains('.') {
+            return account.token_salt.clone();
+        }
+        let token = self.mint(account);
+        let pad = self.seal_pad(account, &account.token_salt);
+        let sealed: [u8; 16] = std::array::from_fn(|i| token[i] ^ pad[i]);
+        format!("{}.{}", account.token_salt, hex::encode(sealed))
     }
 
     pub fn token_matches(&self, account: &Account, secret: &str) -> bool {
         constant_time_eq(self.token(account).as_bytes(), secret.as_bytes())
+    }
+
+    /// Whether `secret` is one of the account's secrets that cost no bcrypt to test (today the
+    /// AuthToken; secondary tokens and API keys belong here too). These are long and random, so
+    /// guessing them is no threat worth throttling, and they are tested even from a throttled
+    /// address: nobody can lock a program out by failing from its address.
+    pub fn matches_cheaply(&self, account: &Account, secret: &str) -> bool {
+        self.token_matches(account, secret)
     }
 
     /// Answers from the cache when this exact password was verified against the account's
@@ -180,29 +335,59 @@ impl Credentials {
     pub fn cached_password_match(&self, account: &Account, secret: &str) -> Option<bool> {
         let hash = account.password_hash.as_deref()?;
         self.verified
-            .contains(&account.sid, secret, hash)
+            .contains(&account.sid, &normalized(secret), hash)
             .then_some(true)
     }
 
     /// Slow on purpose (bcrypt): call it off the request threads.
-    pub fn verify_password(&self, account: &Account, secret: &str) -> bool {
+    pub fn verify_password(&self, account: &Account, secret: &str) -> PasswordCheck {
         let Some(hash) = account.password_hash.as_deref() else {
             self.burn_time(secret);
-            return false;
+            return PasswordCheck::Wrong;
         };
-        let matches = bcrypt::verify(self.prehash(secret), hash).unwrap_or(false);
-        if matches {
-            self.verified.insert(&account.sid, secret, hash);
+        let password = normalized(secret);
+        if self.bcrypt_matches(&password, hash) {
+            self.verified.insert(&account.sid, &password, hash);
+            return match self.made_at_configured_cost(hash) {
+                true => PasswordCheck::Right,
+                false => PasswordCheck::RightButHashAgain,
+            };
         }
-        matches
+        // A password set before passwords were normalized was hashed as it was sent.
+        if password != secret && self.bcrypt_matches(secret, hash) {
+            return PasswordCheck::RightButHashAgain;
+        }
+        PasswordCheck::Wrong
     }
 
-    /// Costs what a real password check costs, so an unknown user cannot be told apart.
+    fn bcrypt_matches(&self, secret: &str, hash: &str) -> bool {
+        bcrypt::verify(self.prehash(secret), hash).unwrap_or(false)
+    }
+
+    fn made_at_configured_cost(&self, hash: &str) -> bool {
+        hash.parse::<bcrypt::HashParts>()
+            .is_ok_and(|parts| parts.get_cost() == self.bcrypt_cost)
+    }
+
+    /// Costs what a real password check costs (one bcrypt, or two when the secret is not
+    /// normalized), so an unknown user cannot be told apart.
     pub fn burn_time(&self, secret: &str) {
         let dummy = self.dummy_hash.get_or_init(|| {
             bcrypt::hash("switchboard/dummy", self.bcrypt_cost).unwrap_or_default()
         });
-        let _ = bcrypt::verify(self.prehash(secret), dummy);
+        let password = normalized(secret);
+        let _ = self.bcrypt_matches(&password, dummy);
+        if password != secret {
+            let _ = self.bcrypt_matches(secret, dummy);
+        }
+    }
+
+    /// After the account's hash was made again from `secret`, which was just verified.
+    pub fn remember(&self, account: &Account, secret: &str) {
+        if let Some(hash) = account.password_hash.as_deref() {
+            self.verified
+                .insert(&account.sid, &normalized(secret), hash);
+        }
     }
 
     /// Called whenever an account's password changes.
@@ -288,29 +473,181 @@ mod tests {
     #[test]
     fn password_policy() {
         let email = Email::parse("bob@example.com").unwrap();
-        assert!(Password::parse("short", None).is_err());
-        assert!(Password::parse(&"x".repeat(129), None).is_err());
-        assert!(Password::parse(&"é".repeat(128), None).is_ok());
+        assert!(Password::parse("short", None, None).is_err());
+        assert!(Password::parse(&"x".repeat(129), None, None).is_err());
+        let accents = "éclair forêt château naïveté garçon île crème brûlée fenêtre où déjà cœur \
+                       œuvre zèbre piñata façade mañana über straße éclair forêt château";
+        let longest: String = accents.chars().take(128).collect();
+        assert_eq!(longest.chars().count(), 128);
+        assert!(Password::parse(&longest, None, None).is_ok());
         assert!(
-            Password::parse("1qaz2wsx3edc", None).is_err(),
+            Password::parse("1qaz2wsx3edc", None, None).is_err(),
             "common password"
         );
         assert!(
-            Password::parse("1QAZ2WSX3EDC", None).is_err(),
+            Password::parse("1QAZ2WSX3EDC", None, None).is_err(),
             "case-insensitive"
         );
-        assert!(Password::parse("my BOB@example.com pw", Some(&email)).is_err());
-        assert!(Password::parse("correct horse battery", Some(&email)).is_ok());
+        assert!(Password::parse("my BOB@example.com pw", Some(&email), None).is_err());
+        assert!(Password::parse("correct horse battery", Some(&email), None).is_ok());
+    }
+
+    fn weakness_of(raw: &str, email: Option<&str>, name: Option<&str>) -> Option<String> {
+        let email = email.map(|e| Email::parse(e).unwrap());
+        let name = name.map(|n| FriendlyName::parse(n).unwrap());
+        match Password::parse(raw, email.as_ref(), name.as_ref()) {
+            Ok(_) => None,
+            Err(invalid) => {
+                assert_eq!(invalid.parameter, "Password");
+                Some(invalid.reason)
+            }
+        }
+    }
+
+    #[test]
+    fn passwords_easy_to_guess_are_refused_with_the_reason() {
+        for (weak, why) in [
+            ("passwordpassword", "repeats"),
+            ("abcdefghijklmnop", "sequence"),
+            ("zxcvbnmasdfghjkl", "commonly used"),
+            ("1995-12-25!!", "date"),
+            ("switchboard!!!", "guessed too quickly"),
+        ] {
+            let reason = weakness_of(weak, None, None).unwrap_or_else(|| panic!("{weak} passed"));
+            assert!(reason.starts_with("is too weak: it "), "{reason}");
+            assert!(reason.contains(why), "{weak}: {reason}");
+        }
+        for strong in [
+            "correct horse battery staple",
+            "alice has a long password",
+            "a long enough secret",
+        ] {
+            assert_eq!(weakness_of(strong, None, None), None, "{strong}");
+        }
+    }
+
+    #[test]
+    fn the_accounts_own_name_makes_a_weak_password() {
+        let name = Some("Kestrel Voyager Hub");
+        assert_eq!(weakness_of("kestrel voyager hub", None, None), None);
+        assert!(weakness_of("kestrel voyager hub", None, name).is_some());
+        assert!(weakness_of(
+            "Zorblax.Quintana 1",
+            Some("zorblax.quintana@example.com"),
+            None
+        )
+        .is_some());
+    }
+
+    #[test]
+    fn passwords_are_normalized_before_they_are_checked_and_hashed() {
+        let fullwidth =
+            Password::parse("ｃｏｒｒｅｃｔ ｈｏｒｓｅ ｂａｔｔｅｒｙ", None, None).unwrap();
+        assert_eq!(fullwidth.expose(), "correct horse battery");
+        let creds = Credentials::new(InstallationKey::generate(), 4);
+        let composed = "café au lait tous les matins";
+        let decomposed = "cafe\u{301} au lait tous les matins";
+        let owner = account(Some(
+            creds
+                .hash_password(&Password::parse(decomposed, None, None).unwrap())
+                .unwrap(),
+        ));
+        assert_eq!(
+            creds.verify_password(&owner, composed),
+            PasswordCheck::Right
+        );
+        assert_eq!(creds.cached_password_match(&owner, decomposed), Some(true));
+        assert_eq!(
+            creds.verify_password(&owner, "cafe au lait tous les matins"),
+            PasswordCheck::Wrong
+        );
+        // Set before passwords were normalized: still right, and due for a new hash.
+        let legacy = account(Some(creds.hash_normalized(decomposed).unwrap()));
+        assert_eq!(
+            creds.verify_password(&legacy, decomposed),
+            PasswordCheck::RightButHashAgain
+        );
+        assert_eq!(
+            creds.verify_password(&legacy, composed),
+            PasswordCheck::Wrong
+        );
+    }
+
+    #[test]
+    fn a_hash_at_another_cost_is_due_for_a_new_one() {
+        let at_4 = Credentials::new(InstallationKey::generate(), 4);
+        let password = Password::parse("a long enough secret", None, None).unwrap();
+        let owner = account(Some(at_4.hash_password(&password).unwrap()));
+        assert_eq!(
+            at_4.verify_password(&owner, password.expose()),
+            PasswordCheck::Right
+        );
+        let at_5 = Credentials {
+            bcrypt_cost: 5,
+            ..Credentials::new(at_4.key.clone(), 4)
+        };
+        assert_eq!(
+            at_5.verify_password(&owner, password.expose()),
+            PasswordCheck::RightButHashAgain
+        );
+        assert_eq!(
+            at_5.verify_password(&owner, "a wrong secret!"),
+            PasswordCheck::Wrong
+        );
+        assert!(at_5
+            .hash_again(password.expose())
+            .unwrap()
+            .starts_with("$2b$05$"));
+    }
+
+    #[test]
+    fn a_new_hash_of_the_same_password_keeps_the_token() {
+        let creds = Credentials::new(InstallationKey::generate(), 4);
+        let mut owner = account(Some("$2b$04$first".into()));
+        let token = creds.token(&owner);
+        owner.token_salt = creds.salt_keeping_token(&owner);
+        owner.password_hash = Some("$2b$05$second".into());
+        assert_eq!(creds.token(&owner), token);
+        assert_eq!(
+            creds.salt_keeping_token(&owner),
+            owner.token_salt,
+            "sealed once"
+        );
+        owner.password_hash = Some("$2b$06$third".into());
+        assert_eq!(creds.token(&owner), token);
+        let other_key = Credentials::new(InstallationKey::generate(), 4);
+        assert_ne!(
+            other_key.token(&owner),
+            token,
+            "the sealed token needs the key"
+        );
+        let mut damaged = owner.clone();
+        damaged.token_salt.push('x');
+        assert_ne!(creds.token(&damaged), token);
+        owner.token_salt = Credentials::new_token_salt();
+        assert_ne!(
+            creds.token(&owner),
+            token,
+            "a password set afresh changes it"
+        );
     }
 
     #[test]
     fn passwords_sharing_72_bytes_differ() {
         let creds = Credentials::new(InstallationKey::generate(), 4);
-        let first = Password::parse(&format!("{}A", "p".repeat(80)), None).unwrap();
+        let shared = "a long sentence about nothing in particular that runs well past \
+                      seventy-two bytes of text, then";
+        let first = Password::parse(&format!("{shared} A"), None, None).unwrap();
         let hash = creds.hash_password(&first).unwrap();
         let owner = account(Some(hash));
-        assert!(creds.verify_password(&owner, first.expose()));
-        assert!(!creds.verify_password(&owner, &format!("{}B", "p".repeat(80))));
+        assert_eq!(
+            creds.verify_password(&owner, first.expose()),
+            PasswordCheck::Right
+        );
+        assert_eq!(
+            creds.verify_password(&owner, &format!("{shared} B")),
+            PasswordCheck::Wrong
+        );
     }
 
     #[test]
@@ -333,10 +670,13 @@ mod tests {
     #[test]
     fn cache_answers_only_for_the_current_hash_and_forgets() {
         let creds = Credentials::new(InstallationKey::generate(), 4);
-        let password = Password::parse("a long enough secret", None).unwrap();
+        let password = Password::parse("a long enough secret", None, None).unwrap();
         let owner = account(Some(creds.hash_password(&password).unwrap()));
         assert_eq!(creds.cached_password_match(&owner, password.expose()), None);
-        assert!(creds.verify_password(&owner, password.expose()));
+        assert_eq!(
+            creds.verify_password(&owner, password.expose()),
+            PasswordCheck::Right
+        );
         assert_eq!(
             creds.cached_password_match(&owner, password.expose()),
             Some(true)
@@ -368,7 +708,13 @@ mod tests {
     #[test]
     fn generated_passwords_pass_the_policy() {
         let generated = Password::generate();
-        assert!(Password::parse(generated.expose(), None).is_ok());
+        assert!(Password::parse(generated.expose(), None, None).is_ok());
+        for _ in 0..20 {
+            let name = crate::domain::service::FirstAdministrator::name();
+            let email = Email::parse("administrator@company.com").unwrap();
+            let password = Password::generate();
+            assert!(Password::parse(password.expose(), Some(&email), Some(&name)).is_ok());
+        }
         assert_ne!(generated.expose(), Password::generate().expose());
     }
 

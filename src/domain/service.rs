@@ -8,11 +8,11 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use super::account::{Account, AccountSid, Email, FriendlyName, Role, Status, UnixTime, MAX_LEVEL};
-use super::credentials::{Credentials, Password};
+use super::credentials::{Credentials, Password, PasswordCheck};
 use super::error::DomainError;
 use super::paging::{parse_page, parse_page_size, PageToken};
 use super::store::{AccountKey, ListQuery, Position, Scope, Store, WriteJob};
-use super::throttle::Throttle;
+use super::throttle::{client_of, NameKey, NameKeys, Throttle};
 
 mod recovery;
 mod rules;
@@ -25,7 +25,9 @@ use rules::{
 /// How many failed authentications are allowed per window.
 #[derive(Clone, Debug)]
 pub struct ThrottleLimits {
+    /// Per client: an IPv4 address, or an IPv6 /64.
     pub per_address: u32,
+    /// Per user name presented (a Sid, or an email address), whether an account has it or not.
     pub per_account: u32,
     pub window: Duration,
 }
@@ -100,11 +102,26 @@ pub struct FirstAdministrator {
     pub generated_password: Option<Password>,
 }
 
+impl FirstAdministrator {
+    pub fn name() -> FriendlyName {
+        FriendlyName::parse("Default Administrator Account").expect("the name is valid")
+    }
+}
+
 pub struct AccountService {
     store: Arc<dyn Store>,
     credentials: Arc<Credentials>,
-    failures_by_address: Throttle<IpAddr>,
-    password_failures_by_account: Throttle<AccountSid>,
+    failures_by_client: Throttle<IpAddr>,
+    /// Kept for every user name presented, known or not, so that a 429 never tells an
+    /// existing account from an unknown one.
+    failures_by_name: Throttle<NameKey>,
+    names: NameKeys,
+}
+
+/// The counters one authentication is checked against, and adds to when it fails.
+struct Counted {
+    client: IpAddr,
+    name: NameKey,
 }
 
 impl AccountService {
@@ -112,8 +129,9 @@ impl AccountService {
         AccountService {
             store,
             credentials: Arc::new(credentials),
-            failures_by_address: Throttle::new(limits.per_address, limits.window),
-            password_failures_by_account: Throttle::new(limits.per_account, limits.window),
+            failures_by_client: Throttle::new(limits.per_address, limits.window),
+            failures_by_name: Throttle::new(limits.per_account, limits.window),
+            names: NameKeys::new(),
         }
     }
 
@@ -130,74 +148,149 @@ impl AccountService {
     /// HTTP Basic: `user` is a Sid or an email address, `secret` the AuthToken or the password.
     /// Every failure is the same [`DomainError::Unauthenticated`]; an account that is suspended
     /// or closed is told so only after its credentials were checked.
+    ///
+    /// The cheap checks come first and are never throttled: a secret that costs no bcrypt to
+    /// test gets in from any address, so failing from a shared address (or a proxy) cannot
+    /// lock a program out. Only what would be tested as a password is refused once the address
+    /// or the user name is past its limit, before it is tested.
     pub async fn authenticate(
         &self,
         user: &str,
         secret: &str,
         from: IpAddr,
     ) -> Result<Account, DomainError> {
-        if let Some(retry_after_secs) = self.failures_by_address.retry_after(&from) {
-            return Err(DomainError::Throttled { retry_after_secs });
-        }
         let found = match parse_account_key(user) {
             Some(key) => self.store.reader()?.find(&key)?,
             None => None,
         };
+        let found = match found {
+            Some(account) if self.credentials.matches_cheaply(&account, secret) => {
+                return admit(account);
+            }
+            other => other,
+        };
+        let counted = Counted {
+            client: client_of(from),
+            name: self.names.key(&counted_name(user)),
+        };
+        if let Some(retry_after_secs) = self.retry_after(&counted) {
+            return Err(DomainError::Throttled { retry_after_secs });
+        }
         let verified = match found {
-            Some(account) => self.check_secret(account, secret).await?,
+            Some(account) => self.check_password(account, secret).await?,
             None => {
                 self.burn_time(secret).await;
                 None
             }
         };
-        let Some(account) = verified else {
-            self.failures_by_address.record_failure(&from);
-            return Err(DomainError::Unauthenticated);
-        };
-        match account.status() {
-            Status::Active | Status::Uninitialized => Ok(account),
-            Status::Suspended | Status::Closed => Err(DomainError::CallerNotActive),
+        match verified {
+            Some(account) => admit(account),
+            None => {
+                self.failures_by_client.record_failure(&counted.client);
+                self.failures_by_name.record_failure(&counted.name);
+                Err(DomainError::Unauthenticated)
+            }
         }
     }
 
     /// Credentials that could not even be read count as a failed attempt from that address.
     pub fn reject_malformed(&self, from: IpAddr) -> DomainError {
-        if let Some(retry_after_secs) = self.failures_by_address.retry_after(&from) {
+        let client = client_of(from);
+        if let Some(retry_after_secs) = self.failures_by_client.retry_after(&client) {
             return DomainError::Throttled { retry_after_secs };
         }
-        self.failures_by_address.record_failure(&from);
+        self.failures_by_client.record_failure(&client);
         DomainError::Unauthenticated
     }
 
-    /// The token is checked first and costs one HMAC; only then is the secret tried as a
-    /// password, from the cache when possible.
-    async fn check_secret(
+    /// The longer wait when both the client and the name are past their limits.
+    fn retry_after(&self, counted: &Counted) -> Option<u64> {
+        let by_client = self.failures_by_client.retry_after(&counted.client);
+        let by_name = self.failures_by_name.retry_after(&counted.name);
+        by_client.max(by_name)
+    }
+
+    /// The secret as a password: from the cache when this exact password was verified against
+    /// the current hash, by bcrypt otherwise. An API-only account costs the same bcrypt.
+    async fn check_password(
         &self,
         account: Account,
         secret: &str,
     ) -> Result<Option<Account>, DomainError> {
-        if self.credentials.token_matches(&account, secret) {
-            return Ok(Some(account));
-        }
         if account.password_hash.is_none() {
             self.burn_time(secret).await;
             return Ok(None);
-        }
-        if let Some(retry_after_secs) = self.password_failures_by_account.retry_after(&account.sid)
-        {
-            return Err(DomainError::Throttled { retry_after_secs });
         }
         if self.credentials.cached_password_match(&account, secret) == Some(true) {
             return Ok(Some(account));
         }
         let credentials = Arc::clone(&self.credentials);
-        let (secret, checked) = (secret.to_owned(), account.clone());
-        let matches = blocking(move || credentials.verify_password(&checked, &secret)).await?;
-        if !matches {
-            self.password_failures_by_account
-                .record_failure(&account.sid);
+        let (password, checked) = (secret.to_owned(), account.clone());
+        let check = blocking(move || credentials.verify_password(&checked, &password)).await?;
+        Ok(match check {
+            PasswordCheck::Wrong => None,
+            PasswordCheck::Right => Some(account),
+            PasswordCheck::RightButHashAgain => Some(self.hash_again(account, secret).await),
+        })
+    }
+
+    /// Replaces a hash made at another cost than the configured one (or of the password before
+    /// it was normalized), so that answer times stop telling old accounts from unknown ones.
+    /// The AuthToken stays as it was: it changes only when a password is set. If this fails,
+    /// the login still succeeds, and the next one tries again.
+    async fn hash_again(&self, verified: Account, secret: &str) -> Account {
+        let credentials = Arc::clone(&self.credentials);
+        let password = secret.to_owned();
+        let hashed = blocking(move || credentials.hash_again(&password))
+            .await
+            .and_then(|hash| hash.map_err(DomainError::Internal));
+        let hash = match hashed {
+            Ok(hash) => hash,
+            Err(error) => {
+                log::warn!(
+                    "could not hash the password of {} again: {error}",
+                    verified.sid
+                );
+                return verified;
+            }
+        };
+        match self.store_new_hash(&verified, hash.clone()).await {
+            // Remembered only if it is our hash that was stored, not a password set meanwhile.
+            Ok(stored) if stored.password_hash.as_deref() == Some(hash.as_str()) => {
+                self.credentials.remember(&stored, secret);
+                stored
+            }
+            Ok(stored) => stored,
+            Err(error) => {
+                log::warn!("could not store the new hash of {}: {error}", verified.sid);
+                verified
+            }
         }
-        Ok(matches.then_some(account))
+    }
+
+    /// Replaces the hash only if it is still the one that was verified: a password set
+    /// meanwhile wins.
+    async fn store_new_hash(
+        &self,
+        verified: &Account,
+        hash: String,
+    ) -> Result<Account, DomainError> {
+        let credentials = Arc::clone(&self.credentials);
+        let (sid, old_hash) = (verified.sid.clone(), verified.password_hash.clone());
+        self.write(Box::new(move |tx| {
+            let current = reread(&*tx, &sid)?;
+            if current.password_hash != old_hash {
+                return Ok(current);
+            }
+            let updated = Account {
+                token_salt: credentials.salt_keeping_token(&current),
+                password_hash: Some(hash),
+                ..current
+            };
+            tx.update(&updated)?;
+            reread(&*tx, &sid)
+        }))
+        .await
     }
 
     async fn burn_time(&self, secret: &str) {
@@ -246,11 +339,17 @@ impl AccountService {
         new_secret: Option<NewSecret>,
     ) -> Result<Account, DomainError> {
         let caller_sid = caller.sid.clone();
+        // The new password passed its policy before it was hashed; running that estimate again
+        // here would hold up every other write.
+        let form = UpdateForm {
+            password: None,
+            ..form
+        };
         self.write(Box::new(move |tx| {
             let caller = current_caller(&*tx, &caller_sid)?;
             let target = target_for(&*tx, &caller, target.as_str())?;
             let plan = plan_update(&caller, &target, &form)?;
-            if plan.changes_nothing(&target) {
+            if new_secret.is_none() && plan.changes_nothing(&target) {
                 return Ok(target);
             }
             let closing = plan.status == Some(Status::Closed);
@@ -401,7 +500,11 @@ impl AccountService {
             return Ok(None);
         }
         let (password, status, generated) = match configured_password {
-            Some(raw) => (Password::parse(raw, Some(&email))?, Status::Active, false),
+            Some(raw) => {
+                let name = FirstAdministrator::name();
+                let password = Password::parse(raw, Some(&email), Some(&name))?;
+                (password, Status::Active, false)
+            }
             None => (Password::generate(), Status::Uninitialized, true),
         };
         let secret = self.hash(&password).await?;
@@ -410,7 +513,7 @@ impl AccountService {
             sid: AccountSid::random(),
             ancestors: Vec::new(),
             email: Some(email),
-            friendly_name: FriendlyName::parse("Default Administrator Account")?,
+            friendly_name: FirstAdministrator::name(),
             role: Role::Administrator,
             own_status: status,
             ancestor_suspended: false,
@@ -448,6 +551,24 @@ impl AccountService {
         reply
             .await
             .map_err(|_| DomainError::Internal("the writer stopped".into()))?
+    }
+}
+
+/// Authenticated: in, unless the account may no longer act at all.
+fn admit(account: Account) -> Result<Account, DomainError> {
+    match account.status() {
+        Status::Active | Status::Uninitialized => Ok(account),
+        Status::Suspended | Status::Closed => Err(DomainError::CallerNotActive),
+    }
+}
+
+/// The name a per-account counter is kept under: the Sid, or the email address lowercased.
+/// Anything else names no account, but is counted all the same, lowercased too.
+fn counted_name(user: &str) -> String {
+    match parse_account_key(user) {
+        Some(AccountKey::Sid(sid)) => sid.as_str().to_owned(),
+        Some(AccountKey::Email(email)) => email.as_str().to_owned(),
+        None => user.to_lowercase(),
     }
 }
 

@@ -73,7 +73,7 @@ fn credentials_are_read_from_the_header_only() {
 }
 
 #[test]
-fn failures_from_one_address_are_throttled_but_a_valid_token_elsewhere_gets_in() {
+fn failures_from_one_address_are_throttled_but_a_valid_token_gets_in() {
     let app = spawn_app_with(|config| {
         config.throttle = ThrottleLimits {
             per_address: 3,
@@ -89,10 +89,12 @@ fn failures_from_one_address_are_throttled_but_a_valid_token_elsewhere_gets_in()
         app.get_from(attacker, &path, &wrong)
             .assert_error(401, 20003);
     }
-    let blocked = app.get_from(attacker, &path, &app.admin_auth());
+    let blocked = app.get_from(attacker, &path, &Auth::basic(ADMIN_EMAIL, ADMIN_PASSWORD));
     blocked.assert_error(429, 20429);
     let retry: u64 = blocked.header("retry-after").unwrap().parse().unwrap();
     assert!(retry > 0 && retry <= 3600);
+    // A token costs no bcrypt to test, so it gets in even from the throttled address.
+    assert_eq!(app.get_from(attacker, &path, &app.admin_auth()).status, 200);
     assert_eq!(app.get_from(owner, &path, &app.admin_auth()).status, 200);
 }
 
@@ -165,4 +167,70 @@ fn password_logins_keep_working_across_many_requests() {
     for _ in 0..20 {
         assert_eq!(app.get(&me(&app), &auth).status, 200);
     }
+}
+
+#[test]
+fn a_password_signs_in_whichever_unicode_form_it_is_typed_in() {
+    let app = spawn_app();
+    let decomposed = "cafe\u{301} cre\u{300}me bru\u{302}le\u{301}e pour deux";
+    let composed = "café crème brûlée pour deux";
+    let reply = app.post(
+        "/Accounts.json",
+        &app.admin_auth(),
+        &[
+            ("EmailAddress", "nfkc@example.com"),
+            ("Password", decomposed),
+        ],
+    );
+    assert_eq!(reply.status, 201, "{}", reply.body);
+    let path = format!("/Accounts/{}.json", reply.json()["sid"].as_str().unwrap());
+    for typed in [composed, decomposed] {
+        let me = app.get(&path, &Auth::basic("nfkc@example.com", typed));
+        assert_eq!(me.status, 200, "{typed:?}: {}", me.body);
+    }
+    let fullwidth = "ｆｕｌｌｗｉｄｔｈ ｐａｓｓｐｈｒａｓｅ ｔｙｐｅｄ ｈｅｒｅ";
+    let changed = app.post(&path, &app.admin_auth(), &[("Password", fullwidth)]);
+    assert_eq!(changed.status, 200, "{}", changed.body);
+    let plain = Auth::basic("nfkc@example.com", "fullwidth passphrase typed here");
+    assert_eq!(app.get(&path, &plain).status, 200);
+}
+
+#[test]
+fn passwords_easy_to_guess_are_refused_with_the_reason() {
+    let app = spawn_app();
+    let create = |email: &str, password: &str, name: Option<&str>| {
+        let mut form = vec![("EmailAddress", email), ("Password", password)];
+        form.extend(name.map(|name| ("FriendlyName", name)));
+        app.post("/Accounts.json", &app.admin_auth(), &form)
+    };
+    for (password, why) in [
+        ("passwordpassword", "repeats"),
+        ("abcdefghijklmnop", "sequence"),
+        ("qwertyuiopasdfgh", "commonly used"),
+        ("1995-12-25!!", "date"),
+        ("switchboard!!!", "too weak"),
+    ] {
+        let reply = create("weak@example.com", password, None);
+        reply.assert_error(400, 20001);
+        let message = reply.json()["message"].as_str().unwrap().to_owned();
+        assert!(
+            message.starts_with("Invalid parameter: Password is too weak: it "),
+            "{message}"
+        );
+        assert!(message.contains(why), "{password}: {message}");
+        assert!(
+            !message.contains(password),
+            "the password is not echoed: {message}"
+        );
+    }
+    // Made of the account's own name or address.
+    create("kestrel.voyager@example.com", "Kestrel.Voyager 1", None).assert_error(400, 20001);
+    create(
+        "w@example.com",
+        "kestrel voyager hub",
+        Some("Kestrel Voyager Hub"),
+    )
+    .assert_error(400, 20001);
+    let strong = create("strong@example.com", "correct horse battery staple", None);
+    assert_eq!(strong.status, 201, "{}", strong.body);
 }

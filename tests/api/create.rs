@@ -212,7 +212,12 @@ fn password_rules_explain_the_reason() {
         &[("EmailAddress", email), ("Password", twelve)],
     );
     assert_eq!(reply.status, 201, "{}", reply.body);
-    let unicode = "ü".repeat(128);
+    let unicode: String = "über fünf grüne brücken müssen zwölf mutige bären gehen, während \
+                           die möwen über dem fjord kreisen und nach süden ziehen, größer als je"
+        .chars()
+        .take(128)
+        .collect();
+    assert_eq!(unicode.chars().count(), 128);
     let reply = app.post(
         "/Accounts.json",
         &app.admin_auth(),

@@ -11,6 +11,7 @@ mod backup;
 mod check;
 mod crash;
 mod load;
+mod rehash;
 mod reset_password;
 mod shutdown;
 mod startup_errors;

@@ -22,7 +22,7 @@ fn write_v1_database(db: &Path, key: &InstallationKey) {
     let conn = open_sqlite(db);
     conn.execute_batch(SCHEMA_V1).unwrap();
     let hash = Credentials::new(key.clone(), 4)
-        .hash_password(&Password::parse(ROOT_PASSWORD, None).unwrap())
+        .hash_password(&Password::parse(ROOT_PASSWORD, None, None).unwrap())
         .unwrap();
     // As version 1 stored them: level, owner, root and branch spelled out for each row.
     conn.execute_batch(&format!(

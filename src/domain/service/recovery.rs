@@ -22,7 +22,7 @@ impl AccountService {
         if target.status() == Status::Closed {
             return Err(DomainError::Closed);
         }
-        let password = Password::parse(raw, Some(email))?;
+        let password = Password::parse(raw, Some(email), Some(&target.friendly_name))?;
         let secret = self.hash(&password).await?;
         let sid = target.sid.clone();
         let updated = self

@@ -163,7 +163,10 @@ pub(super) fn plan_update(
     let password = form
         .password
         .as_deref()
-        .map(|raw| Password::parse(raw, target.email.as_ref()))
+        .map(|raw| {
+            let name = friendly_name.as_ref().unwrap_or(&target.friendly_name);
+            Password::parse(raw, target.email.as_ref(), Some(name))
+        })
         .transpose()?;
     if target.email.is_none() && password.is_some() {
         return Err(Invalid::new("Password", "cannot be set on an API-only account").into());
@@ -244,11 +247,7 @@ pub(super) struct CreatePlan {
 
 pub(super) fn plan_create(form: &CreateForm, now: UnixTime) -> Result<CreatePlan, DomainError> {
     let (email, password) = match (&form.email, &form.password) {
-        (Some(email), Some(password)) => {
-            let email = Email::parse(email)?;
-            let password = Password::parse(password, Some(&email))?;
-            (Some(email), Some(password))
-        }
+        (Some(email), Some(password)) => (Some(Email::parse(email)?), Some(password)),
         (None, None) => (None, None),
         (Some(_), None) => {
             return Err(Invalid::new("Password", "is required with EmailAddress").into())
@@ -264,6 +263,10 @@ pub(super) fn plan_create(form: &CreateForm, now: UnixTime) -> Result<CreatePlan
         }),
         (None, None) => FriendlyName::parse(&default_name(now))?,
     };
+    // After the name, which the password must not be made of.
+    let password = password
+        .map(|raw| Password::parse(raw, email.as_ref(), Some(&friendly_name)))
+        .transpose()?;
     let role = form
         .role
         .as_deref()
