@@ -355,19 +355,25 @@ fn load_or_create_key(
             if !new_installation {
                 return Err(StartupError::Key(
                     "the database's key file is missing: restore the key file (see --key-file) \
-                     from the backup taken with the database"
+                     from the backup taken with the database; if it is lost for good, \
+                     `switchboard admin new-key` makes a new one"
                         .into(),
                 ));
             }
-            let key = InstallationKey::generate();
-            write_key(path, &key)
-                .map_err(|e| StartupError::Key(format!("cannot create the key file: {e}")))?;
-            Ok((key, true))
+            create_key(path).map(|key| (key, true))
         }
         Err(error) => Err(StartupError::Key(format!(
             "cannot read the key file: {error}"
         ))),
     }
+}
+
+/// A new key in a new key file (never over an existing one), durable before this returns.
+pub fn create_key(path: &Path) -> Result<InstallationKey, StartupError> {
+    let key = InstallationKey::generate();
+    write_key(path, &key)
+        .map_err(|e| StartupError::Key(format!("cannot create the key file: {e}")))?;
+    Ok(key)
 }
 
 fn write_key(path: &Path, key: &InstallationKey) -> std::io::Result<()> {

@@ -11,6 +11,7 @@ mod backup;
 mod check;
 mod crash;
 mod load;
+mod new_key;
 mod reset_password;
 mod shutdown;
 mod startup_errors;
