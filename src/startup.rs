@@ -1,7 +1,6 @@
 //! Builds the whole application from a [`Config`]: the tests and `main` start the same thing.
 
 use std::fmt;
-use std::io::Write;
 use std::net::{SocketAddr, TcpListener};
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
@@ -14,6 +13,7 @@ use crate::domain::credentials::{Credentials, InstallationKey, Password};
 use crate::domain::error::{DomainError, Invalid};
 use crate::domain::service::{AccountService, FirstAdministrator};
 use crate::http::{routes, security, PageCache};
+use crate::key_file::{self, KeyFileError};
 use crate::store::{CheckedDatabase, InstanceLock, OpenError, SqliteStore, StoreOptions};
 
 pub const VERSION: &str = env!("CARGO_PKG_VERSION");
@@ -26,7 +26,7 @@ pub enum StartupError {
     Database(OpenError),
     /// The folder the database file is to be in does not exist.
     Folder(PathBuf),
-    Key(String),
+    Key(KeyFileError),
     FirstAdministrator(String),
     Tls(String),
 }
@@ -43,7 +43,7 @@ impl fmt::Display for StartupError {
                 "the database folder {} does not exist: create it, or correct --db",
                 folder.display()
             ),
-            StartupError::Key(message) => f.write_str(message),
+            StartupError::Key(error) => write!(f, "{error}"),
             StartupError::FirstAdministrator(message) => {
                 write!(f, "cannot create the first administrator: {message}")
             }
@@ -55,6 +55,12 @@ impl fmt::Display for StartupError {
 impl From<OpenError> for StartupError {
     fn from(error: OpenError) -> StartupError {
         StartupError::Database(error)
+    }
+}
+
+impl From<KeyFileError> for StartupError {
+    fn from(error: KeyFileError) -> StartupError {
+        StartupError::Key(error)
     }
 }
 
@@ -313,15 +319,16 @@ fn open_installation(
     Ok((Arc::new(store), key))
 }
 
-/// The key of an installation that already holds accounts, checked against the database;
-/// never creates one. For the commands run beside the server.
+/// The key of an existing installation, checked against the database; never creates a key
+/// file. For the commands run beside the server.
 pub fn existing_installation(
     options: &StoreOptions,
     key_file: &Path,
 ) -> Result<(SqliteStore, InstallationKey), StartupError> {
     require_folder(&options.path)?;
     let checked = SqliteStore::check_existing(options)?;
-    let (key, _) = installation_key(&checked, key_file)?;
+    let key = key_file::load(key_file)?;
+    require_own_key(&checked, &key)?;
     let store = checked.start(&key.check_value())?;
     Ok((store, key))
 }
@@ -334,62 +341,19 @@ fn installation_key(
 ) -> Result<(InstallationKey, bool), StartupError> {
     let stored = checked.key_check()?;
     let new_installation = stored.is_none() && !checked.holds_accounts()?;
-    let (key, created) = load_or_create_key(path, new_installation)?;
-    if stored.is_some_and(|stored| stored != key.check_value()) {
-        return Err(StartupError::Database(OpenError::KeyMismatch));
-    }
+    let (key, created) = key_file::load_or_create(path, new_installation)?;
+    require_own_key(checked, &key)?;
     Ok((key, created))
 }
 
-/// The key lives outside the database. It is created only for a new installation: for one
-/// that holds accounts, a new key would silently change every AuthToken and password check.
-fn load_or_create_key(
-    path: &Path,
-    new_installation: bool,
-) -> Result<(InstallationKey, bool), StartupError> {
-    match std::fs::read_to_string(path) {
-        Ok(text) => InstallationKey::from_hex(&text)
-            .map(|key| (key, false))
-            .ok_or_else(|| StartupError::Key("the key file is not a valid Switchboard key".into())),
-        Err(error) if error.kind() == std::io::ErrorKind::NotFound => {
-            if !new_installation {
-                return Err(StartupError::Key(
-                    "the database's key file is missing: restore the key file (see --key-file) \
-                     from the backup taken with the database; if it is lost for good, \
-                     `switchboard admin new-key` makes a new one"
-                        .into(),
-                ));
-            }
-            create_key(path).map(|key| (key, true))
+/// Refuses a key that is not the one the database recorded.
+fn require_own_key(checked: &CheckedDatabase, key: &InstallationKey) -> Result<(), StartupError> {
+    match checked.key_check()? {
+        Some(stored) if stored != key.check_value() => {
+            Err(StartupError::Database(OpenError::KeyMismatch))
         }
-        Err(error) => Err(StartupError::Key(format!(
-            "cannot read the key file: {error}"
-        ))),
+        _ => Ok(()),
     }
-}
-
-/// A new key in a new key file (never over an existing one), durable before this returns.
-pub fn create_key(path: &Path) -> Result<InstallationKey, StartupError> {
-    let key = InstallationKey::generate();
-    write_key(path, &key)
-        .map_err(|e| StartupError::Key(format!("cannot create the key file: {e}")))?;
-    Ok(key)
-}
-
-fn write_key(path: &Path, key: &InstallationKey) -> std::io::Result<()> {
-    let mut options = std::fs::OpenOptions::new();
-    options.write(true).create_new(true);
-    #[cfg(unix)]
-    std::os::unix::fs::OpenOptionsExt::mode(&mut options, 0o600);
-    let mut file = options.open(path)?;
-    writeln!(file, "{}", key.to_hex())?;
-    file.sync_all()?;
-    // The new name must survive a power cut too: the database written next depends on it.
-    let directory = match path.parent() {
-        Some(parent) if !parent.as_os_str().is_empty() => parent,
-        _ => Path::new("."),
-    };
-    std::fs::File::open(directory)?.sync_all()
 }
 
 /// What a start created, taken away again if the start fails, so that a refused start leaves

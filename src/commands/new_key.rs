@@ -10,7 +10,8 @@
 use std::path::Path;
 
 use crate::config::{default_key_file, Config};
-use crate::startup::{create_key, require_folder};
+use crate::key_file;
+use crate::startup::require_folder;
 use crate::store::{InstanceLock, OpenError, SqliteStore, StoreOptions, SyncMode};
 
 pub fn new_key(config: &Config) -> Result<String, String> {
@@ -25,14 +26,14 @@ pub fn new_key(config: &Config) -> Result<String, String> {
 
 /// A key file is never replaced: it may be the database's own, found again.
 fn refuse_present_key(path: &Path) -> Result<(), String> {
-    match std::fs::symlink_metadata(path) {
-        Ok(_) => Err(
+    match key_file::present(path) {
+        Ok(true) => Err(
             "the key file exists, and admin new-key never replaces a key file: it is for a key \
              file that is lost (if the server refuses this one and the right one cannot be \
              found, move it aside first)"
                 .into(),
         ),
-        Err(error) if error.kind() == std::io::ErrorKind::NotFound => Ok(()),
+        Ok(false) => Ok(()),
         Err(error) => Err(format!("cannot look for the key file: {error}")),
     }
 }
@@ -51,7 +52,7 @@ fn replace_key(config: &Config) -> Result<String, String> {
                 .into(),
         );
     }
-    let key = create_key(&config.key_file).map_err(|e| e.to_string())?;
+    let key = key_file::create(&config.key_file).map_err(|e| e.to_string())?;
     if let Err(error) = checked.replace_key_check(&key.check_value()) {
         let _ = std::fs::remove_file(&config.key_file);
         return Err(format!(
