@@ -93,29 +93,15 @@ impl Application {
     /// Every check that can refuse the start runs before the first write to the database,
     /// and a refused start takes away the files it created (see [`Leftovers`]).
     pub async fn build(config: Config) -> Result<Application, StartupError> {
-        // Before any file is touched: a bad certificate or first password creates nothing.
-        let tls = match &config.tls {
-            Some(files) => Some(crate::tls::server_config(files).map_err(StartupError::Tls)?),
-            None => None,
-        };
-        if !config.db_path.exists() {
-            check_first_password(&config)?;
-        }
-        require_folder(&config.db_path)?;
-        // Before the port: a second server on the same database and port is told that the
-        // database is taken, which is the real conflict.
-        let mut leftovers = Leftovers::new(InstanceLock::acquire(&config.db_path)?);
-        let listener = TcpListener::bind(&config.listen).map_err(StartupError::Listen)?;
+        let tls = tls_config(&config)?;
+        check_before_creating(&config)?;
+        let (mut leftovers, listener) = lock_and_bind(&config)?;
         let address = listener.local_addr().map_err(StartupError::Listen)?;
-        let (store, key) = open_installation(&config, &mut leftovers)?;
-        let service = AccountService::new(
-            store.clone(),
-            Credentials::new(key, config.bcrypt_cost),
-            config.throttle.clone(),
-        );
-        let first_administrator = service
-            .bootstrap(config.admin_email.clone(), config.admin_password.as_deref())
-            .await?;
+        let checked = check_store(&config, &mut leftovers)?;
+        let key = start_key(&checked, &config, &mut leftovers)?;
+        let store = Arc::new(checked.start(&key.check_value())?);
+        let service = account_service(store.clone(), key, &config);
+        let first_administrator = first_administrator(&service, &config).await?;
         let server = http_server(service, &config, listener, tls).map_err(StartupError::Listen)?;
         Ok(Application {
             address,
@@ -267,14 +253,93 @@ fn http_server(
     Ok(server.run())
 }
 
-/// The configured first password must pass the policy before a database is made for it.
-fn check_first_password(config: &Config) -> Result<(), StartupError> {
-    match config.admin_password.as_deref() {
-        Some(password) => Password::parse(password, Some(&config.admin_email))
-            .map(|_| ())
-            .map_err(|invalid| first_password_refused(&invalid)),
-        None => Ok(()),
+/// Read before any file is touched: a bad certificate creates nothing.
+fn tls_config(config: &Config) -> Result<Option<rustls::ServerConfig>, StartupError> {
+    match &config.tls {
+        Some(files) => crate::tls::server_config(files)
+            .map(Some)
+            .map_err(StartupError::Tls),
+        None => Ok(None),
     }
+}
+
+/// What must hold before a database is made: the configured first password passes the
+/// policy, and the database's folder exists.
+fn check_before_creating(config: &Config) -> Result<(), StartupError> {
+    if !config.db_path.exists() {
+        if let Some(password) = config.admin_password.as_deref() {
+            Password::parse(password, Some(&config.admin_email))
+                .map_err(|invalid| first_password_refused(&invalid))?;
+        }
+    }
+    require_folder(&config.db_path)
+}
+
+/// The instance lock, then the port: a second server on the same database and port is told
+/// that the database is taken, which is the real conflict. From here on, a refused start
+/// takes away what it made (see [`Leftovers`]).
+fn lock_and_bind(config: &Config) -> Result<(Leftovers, TcpListener), StartupError> {
+    let leftovers = Leftovers::new(InstanceLock::acquire(&config.db_path)?);
+    let listener = TcpListener::bind(&config.listen).map_err(StartupError::Listen)?;
+    Ok((leftovers, listener))
+}
+
+/// Opens (or creates) the database file and checks it, writing nothing yet.
+fn check_store(
+    config: &Config,
+    leftovers: &mut Leftovers,
+) -> Result<CheckedDatabase, StartupError> {
+    let readers = u32::try_from(config.workers)
+        .unwrap_or(u32::MAX)
+        .saturating_add(2);
+    let options = StoreOptions {
+        readers,
+        busy_wait: config.busy_wait,
+        storage_limit: config.storage_limit.clone(),
+        ..StoreOptions::new(config.db_path.clone(), config.sync)
+    };
+    let checked = SqliteStore::check(&options)?;
+    if checked.created() {
+        leftovers.database(&config.db_path);
+    }
+    Ok(checked)
+}
+
+/// The database's own key, made for a first start.
+fn start_key(
+    checked: &CheckedDatabase,
+    config: &Config,
+    leftovers: &mut Leftovers,
+) -> Result<InstallationKey, StartupError> {
+    let (key, created) = installation_key(checked, &config.key_file)?;
+    // A key kept for a database that already existed may be recorded in it by now.
+    if created && checked.created() {
+        leftovers.file(config.key_file.clone());
+    }
+    Ok(key)
+}
+
+fn account_service(
+    store: Arc<SqliteStore>,
+    key: InstallationKey,
+    config: &Config,
+) -> AccountService {
+    AccountService::new(
+        store,
+        Credentials::new(key, config.bcrypt_cost),
+        config.throttle.clone(),
+    )
+}
+
+/// Made on a first start (an empty database) only.
+async fn first_administrator(
+    service: &AccountService,
+    config: &Config,
+) -> Result<Option<FirstAdministrator>, StartupError> {
+    let first = service
+        .bootstrap(config.admin_email.clone(), config.admin_password.as_deref())
+        .await?;
+    Ok(first)
 }
 
 /// SQLite would only say that it cannot open the file; the operator needs to know which
@@ -290,33 +355,6 @@ pub fn require_folder(db_path: &Path) -> Result<(), StartupError> {
     Err(StartupError::Folder(
         std::path::absolute(folder).unwrap_or_else(|_| folder.to_owned()),
     ))
-}
-
-/// Checks the database, loads its key (making both for a first start) and starts the store.
-fn open_installation(
-    config: &Config,
-    leftovers: &mut Leftovers,
-) -> Result<(Arc<SqliteStore>, InstallationKey), StartupError> {
-    let readers = u32::try_from(config.workers)
-        .unwrap_or(u32::MAX)
-        .saturating_add(2);
-    let options = StoreOptions {
-        readers,
-        busy_wait: config.busy_wait,
-        storage_limit: config.storage_limit.clone(),
-        ..StoreOptions::new(config.db_path.clone(), config.sync)
-    };
-    let checked = SqliteStore::check(&options)?;
-    if checked.created() {
-        leftovers.database(&config.db_path);
-    }
-    let (key, created) = installation_key(&checked, &config.key_file)?;
-    // A key kept for a database that already existed may be recorded in it by now.
-    if created && checked.created() {
-        leftovers.file(config.key_file.clone());
-    }
-    let store = checked.start(&key.check_value())?;
-    Ok((Arc::new(store), key))
 }
 
 /// The key of an existing installation, checked against the database; never creates a key
