@@ -5,6 +5,7 @@ use std::process::Command;
 
 use serde_json::Value;
 
+use crate::binary::{mode, with_usual_umask};
 use crate::helpers::{ADMIN_EMAIL, ADMIN_PASSWORD};
 use crate::process::*;
 
@@ -20,23 +21,6 @@ fn reset(db: &Path) -> Command {
     let mut command = switchboard(db);
     command.args(["admin", "reset-password", ADMIN_EMAIL]);
     command
-}
-
-fn mode(path: &Path) -> u32 {
-    use std::os::unix::fs::PermissionsExt;
-    std::fs::metadata(path).unwrap().permissions().mode() & 0o777
-}
-
-/// Under the usual umask (022), which would leave new files readable by everyone.
-fn with_usual_umask(command: &mut Command) {
-    use std::os::unix::process::CommandExt;
-    // SAFETY: umask(2) is async-signal-safe and touches only the child's own state.
-    unsafe {
-        command.pre_exec(|| {
-            libc::umask(0o022);
-            Ok(())
-        });
-    }
 }
 
 /// The Sid and AuthToken in an account's JSON.
