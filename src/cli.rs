@@ -8,6 +8,7 @@ use clap::{Args, Parser, Subcommand};
 
 use crate::config::{default_key_file, Config, TlsFiles};
 use crate::domain::account::Email;
+use crate::domain::secret::Secret;
 use crate::store::SyncMode;
 
 const SERVE_AFTER_HELP: &str = "Environment only (never a flag, so it stays out of `ps`):\n  \
@@ -241,7 +242,8 @@ fn serve_config(config: &mut Config, args: ServeArgs) -> Result<Task, String> {
     config.listen = args.listen;
     config.admin_password = std::env::var("SWITCHBOARD_ADMIN_PASSWORD")
         .ok()
-        .filter(|p| !p.is_empty());
+        .filter(|p| !p.is_empty())
+        .map(Secret::from);
     if let Some(workers) = args.workers {
         config.workers = usize::from(workers);
     }

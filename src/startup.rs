@@ -11,6 +11,7 @@ use actix_web::{middleware, web, App, HttpServer};
 use crate::config::Config;
 use crate::domain::credentials::{Credentials, InstallationKey, Password};
 use crate::domain::error::{DomainError, Invalid};
+use crate::domain::secret::Secret;
 use crate::domain::service::{AccountService, FirstAdministrator};
 use crate::http::{routes, security, PageCache};
 use crate::key_file::{self, KeyFileError};
@@ -267,8 +268,8 @@ fn tls_config(config: &Config) -> Result<Option<rustls::ServerConfig>, StartupEr
 /// policy, and the database's folder exists.
 fn check_before_creating(config: &Config) -> Result<(), StartupError> {
     if !config.db_path.exists() {
-        if let Some(password) = config.admin_password.as_deref() {
-            Password::parse(password, Some(&config.admin_email))
+        if let Some(password) = &config.admin_password {
+            Password::parse(password.expose(), Some(&config.admin_email))
                 .map_err(|invalid| first_password_refused(&invalid))?;
         }
     }
@@ -337,7 +338,10 @@ async fn first_administrator(
     config: &Config,
 ) -> Result<Option<FirstAdministrator>, StartupError> {
     let first = service
-        .bootstrap(config.admin_email.clone(), config.admin_password.as_deref())
+        .bootstrap(
+            config.admin_email.clone(),
+            config.admin_password.as_ref().map(Secret::expose),
+        )
         .await?;
     Ok(first)
 }
