@@ -8,6 +8,7 @@ use clap::{Args, Parser, Subcommand};
 
 use crate::config::{default_key_file, Config, TlsFiles};
 use crate::domain::account::Email;
+use crate::domain::secret::Secret;
 use crate::store::SyncMode;
 
 const SERVE_AFTER_HELP: &str = "Environment only (never a flag, so it stays out of `ps`):\n  \
@@ -76,19 +77,32 @@ pub enum AdminCommand {
         #[command(flatten)]
         key: KeyArgs,
     },
+    /// Make a new key file for a database whose key file is lost, with the server stopped.
+    /// Every account is kept, but every AuthToken changes and no password works any more:
+    /// the command prints the steps to get back in. It never replaces an existing key file
+    NewKey {
+        #[command(flatten)]
+        key: KeyFileArg,
+    },
 }
 
 /// The flags of a command that checks or sets passwords.
 #[derive(Args, Debug, Clone, PartialEq, Eq)]
 pub struct KeyArgs {
-    /// The installation key that AuthTokens derive from [default: the database path + .key]
-    #[arg(long, env = "SWITCHBOARD_KEY_FILE", value_name = "PATH")]
-    key_file: Option<PathBuf>,
+    #[command(flatten)]
+    key: KeyFileArg,
 
     /// bcrypt cost for password hashes (4 to 31)
     #[arg(long, env = "SWITCHBOARD_BCRYPT_COST", value_name = "N", default_value_t = 12,
           value_parser = clap::value_parser!(u32).range(4..=31))]
     bcrypt_cost: u32,
+}
+
+#[derive(Args, Debug, Clone, PartialEq, Eq)]
+pub struct KeyFileArg {
+    /// The installation key that AuthTokens derive from [default: the database path + .key]
+    #[arg(long, env = "SWITCHBOARD_KEY_FILE", value_name = "PATH")]
+    key_file: Option<PathBuf>,
 }
 
 #[derive(Args, Debug, Clone, PartialEq, Eq)]
@@ -147,6 +161,7 @@ pub enum Task {
     Backup(PathBuf),
     Check,
     ResetPassword(String),
+    NewKey,
 }
 
 impl Cli {
@@ -189,6 +204,10 @@ impl Cli {
                 key_config(&mut config, key);
                 Task::ResetPassword(email)
             }
+            Some(Command::Admin(AdminCommand::NewKey { key })) => {
+                key_file_config(&mut config, key);
+                Task::NewKey
+            }
         };
         Ok((task, config))
     }
@@ -206,10 +225,14 @@ fn serve_flag_given(matches: &clap::ArgMatches) -> Option<String> {
 }
 
 fn key_config(config: &mut Config, args: KeyArgs) {
+    key_file_config(config, args.key);
+    config.bcrypt_cost = args.bcrypt_cost;
+}
+
+fn key_file_config(config: &mut Config, args: KeyFileArg) {
     config.key_file = args
         .key_file
         .unwrap_or_else(|| default_key_file(&config.db_path));
-    config.bcrypt_cost = args.bcrypt_cost;
 }
 
 fn serve_config(config: &mut Config, args: ServeArgs) -> Result<Task, String> {
@@ -219,7 +242,8 @@ fn serve_config(config: &mut Config, args: ServeArgs) -> Result<Task, String> {
     config.listen = args.listen;
     config.admin_password = std::env::var("SWITCHBOARD_ADMIN_PASSWORD")
         .ok()
-        .filter(|p| !p.is_empty());
+        .filter(|p| !p.is_empty())
+        .map(Secret::from);
     if let Some(workers) = args.workers {
         config.workers = usize::from(workers);
     }
@@ -282,6 +306,22 @@ mod tests {
         assert_eq!(task_, Task::Backup("copy.db".into()));
         assert_eq!(config.db_path, PathBuf::from("live.db"));
         assert_eq!(task(&["--db", "live.db", "check"]).0, Task::Check);
+    }
+
+    #[test]
+    fn new_key_takes_the_database_and_the_key_file_only() {
+        let (task_, config) = task(&["--db", "live.db", "admin", "new-key"]);
+        assert_eq!(task_, Task::NewKey);
+        assert_eq!(config.key_file, PathBuf::from("live.db.key"));
+        let (_, config) = task(&["admin", "new-key", "--key-file", "k"]);
+        assert_eq!(config.key_file, PathBuf::from("k"));
+        for args in [
+            &["admin", "new-key", "--bcrypt-cost", "4"][..],
+            &["admin", "new-key", "--listen", "127.0.0.1:9"],
+            &["admin", "new-key", "extra"],
+        ] {
+            assert!(parse(args).is_err(), "{args:?}");
+        }
     }
 
     #[test]

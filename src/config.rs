@@ -4,6 +4,7 @@ use std::path::PathBuf;
 use std::time::Duration;
 
 use crate::domain::account::Email;
+use crate::domain::secret::Secret;
 use crate::domain::service::ThrottleLimits;
 use crate::store::{StorageLimit, SyncMode};
 
@@ -15,8 +16,9 @@ pub struct Config {
     pub key_file: PathBuf,
     /// Used only on the first start, when the database is empty.
     pub admin_email: Email,
-    /// Used only on the first start; `None` generates one and prints it once.
-    pub admin_password: Option<String>,
+    /// Used only on the first start; `None` generates one and prints it once. Never printed,
+    /// `{:?}` of a Config included.
+    pub admin_password: Option<Secret>,
     pub bcrypt_cost: u32,
     pub workers: usize,
     pub sync: SyncMode,
@@ -65,4 +67,20 @@ pub fn default_key_file(db_path: &std::path::Path) -> PathBuf {
     let mut name = db_path.as_os_str().to_owned();
     name.push(".key");
     PathBuf::from(name)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_config_printed_for_debugging_shows_no_password() {
+        let sentinel = "sentinel-password-7f3a9c";
+        let mut config = Config::new(PathBuf::from("/srv/switchboard.db"));
+        config.admin_password = Some(Secret::new(sentinel));
+        for shown in [format!("{config:?}"), format!("{config:#?}")] {
+            assert!(!shown.contains(sentinel), "{shown}");
+            assert!(shown.contains("[secret]"), "{shown}");
+        }
+    }
 }

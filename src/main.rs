@@ -30,6 +30,7 @@ fn main() -> ExitCode {
         Task::Backup(path) => commands::backup(&config, &path),
         Task::Check => commands::check(&config),
         Task::ResetPassword(email) => commands::reset_password(&config, &email),
+        Task::NewKey => commands::new_key(&config),
     };
     match outcome {
         Ok(message) => {

@@ -1,7 +1,6 @@
 //! Builds the whole application from a [`Config`]: the tests and `main` start the same thing.
 
 use std::fmt;
-use std::io::Write;
 use std::net::{SocketAddr, TcpListener};
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
@@ -12,8 +11,10 @@ use actix_web::{middleware, web, App, HttpServer};
 use crate::config::Config;
 use crate::domain::credentials::{Credentials, InstallationKey, Password};
 use crate::domain::error::{DomainError, Invalid};
+use crate::domain::secret::Secret;
 use crate::domain::service::{AccountService, FirstAdministrator};
 use crate::http::{routes, security, PageCache};
+use crate::key_file::{self, KeyFileError};
 use crate::store::{CheckedDatabase, InstanceLock, OpenError, SqliteStore, StoreOptions};
 
 pub const VERSION: &str = env!("CARGO_PKG_VERSION");
@@ -26,7 +27,7 @@ pub enum StartupError {
     Database(OpenError),
     /// The folder the database file is to be in does not exist.
     Folder(PathBuf),
-    Key(String),
+    Key(KeyFileError),
     FirstAdministrator(String),
     Tls(String),
 }
@@ -43,7 +44,7 @@ impl fmt::Display for StartupError {
                 "the database folder {} does not exist: create it, or correct --db",
                 folder.display()
             ),
-            StartupError::Key(message) => f.write_str(message),
+            StartupError::Key(error) => write!(f, "{error}"),
             StartupError::FirstAdministrator(message) => {
                 write!(f, "cannot create the first administrator: {message}")
             }
@@ -55,6 +56,12 @@ impl fmt::Display for StartupError {
 impl From<OpenError> for StartupError {
     fn from(error: OpenError) -> StartupError {
         StartupError::Database(error)
+    }
+}
+
+impl From<KeyFileError> for StartupError {
+    fn from(error: KeyFileError) -> StartupError {
+        StartupError::Key(error)
     }
 }
 
@@ -87,29 +94,15 @@ impl Application {
     /// Every check that can refuse the start runs before the first write to the database,
     /// and a refused start takes away the files it created (see [`Leftovers`]).
     pub async fn build(config: Config) -> Result<Application, StartupError> {
-        // Before any file is touched: a bad certificate or first password creates nothing.
-        let tls = match &config.tls {
-            Some(files) => Some(crate::tls::server_config(files).map_err(StartupError::Tls)?),
-            None => None,
-        };
-        if !config.db_path.exists() {
-            check_first_password(&config)?;
-        }
-        require_folder(&config.db_path)?;
-        // Before the port: a second server on the same database and port is told that the
-        // database is taken, which is the real conflict.
-        let mut leftovers = Leftovers::new(InstanceLock::acquire(&config.db_path)?);
-        let listener = TcpListener::bind(&config.listen).map_err(StartupError::Listen)?;
+        let tls = tls_config(&config)?;
+        check_before_creating(&config)?;
+        let (mut leftovers, listener) = lock_and_bind(&config)?;
         let address = listener.local_addr().map_err(StartupError::Listen)?;
-        let (store, key) = open_installation(&config, &mut leftovers)?;
-        let service = AccountService::new(
-            store.clone(),
-            Credentials::new(key, config.bcrypt_cost),
-            config.throttle.clone(),
-        );
-        let first_administrator = service
-            .bootstrap(config.admin_email.clone(), config.admin_password.as_deref())
-            .await?;
+        let checked = check_store(&config, &mut leftovers)?;
+        let key = start_key(&checked, &config, &mut leftovers)?;
+        let store = Arc::new(checked.start(&key.check_value())?);
+        let service = account_service(store.clone(), key, &config);
+        let first_administrator = first_administrator(&service, &config).await?;
         let server = http_server(service, &config, listener, tls).map_err(StartupError::Listen)?;
         Ok(Application {
             address,
@@ -261,18 +254,97 @@ fn http_server(
     Ok(server.run())
 }
 
-/// The configured first password must pass the policy before a database is made for it.
-fn check_first_password(config: &Config) -> Result<(), StartupError> {
-    match config.admin_password.as_deref() {
-        Some(password) => Password::parse(
-            password,
-            Some(&config.admin_email),
-            Some(&FirstAdministrator::name()),
-        )
-        .map(|_| ())
-        .map_err(|invalid| first_password_refused(&invalid)),
-        None => Ok(()),
+/// Read before any file is touched: a bad certificate creates nothing.
+fn tls_config(config: &Config) -> Result<Option<rustls::ServerConfig>, StartupError> {
+    match &config.tls {
+        Some(files) => crate::tls::server_config(files)
+            .map(Some)
+            .map_err(StartupError::Tls),
+        None => Ok(None),
     }
+}
+
+/// What must hold before a database is made: the configured first password passes the
+/// policy, and the database's folder exists.
+fn check_before_creating(config: &Config) -> Result<(), StartupError> {
+    if !config.db_path.exists() {
+        if let Some(password) = &config.admin_password {
+            let name = FirstAdministrator::name();
+            Password::parse(password.expose(), Some(&config.admin_email), Some(&name))
+                .map_err(|invalid| first_password_refused(&invalid))?;
+        }
+    }
+    require_folder(&config.db_path)
+}
+
+/// The instance lock, then the port: a second server on the same database and port is told
+/// that the database is taken, which is the real conflict. From here on, a refused start
+/// takes away what it made (see [`Leftovers`]).
+fn lock_and_bind(config: &Config) -> Result<(Leftovers, TcpListener), StartupError> {
+    let leftovers = Leftovers::new(InstanceLock::acquire(&config.db_path)?);
+    let listener = TcpListener::bind(&config.listen).map_err(StartupError::Listen)?;
+    Ok((leftovers, listener))
+}
+
+/// Opens (or creates) the database file and checks it, writing nothing yet.
+fn check_store(
+    config: &Config,
+    leftovers: &mut Leftovers,
+) -> Result<CheckedDatabase, StartupError> {
+    let readers = u32::try_from(config.workers)
+        .unwrap_or(u32::MAX)
+        .saturating_add(2);
+    let options = StoreOptions {
+        readers,
+        busy_wait: config.busy_wait,
+        storage_limit: config.storage_limit.clone(),
+        ..StoreOptions::new(config.db_path.clone(), config.sync)
+    };
+    let checked = SqliteStore::check(&options)?;
+    if checked.created() {
+        leftovers.database(&config.db_path);
+    }
+    Ok(checked)
+}
+
+/// The database's own key, made for a first start.
+fn start_key(
+    checked: &CheckedDatabase,
+    config: &Config,
+    leftovers: &mut Leftovers,
+) -> Result<InstallationKey, StartupError> {
+    let (key, created) = installation_key(checked, &config.key_file)?;
+    // A key kept for a database that already existed may be recorded in it by now.
+    if created && checked.created() {
+        leftovers.file(config.key_file.clone());
+    }
+    Ok(key)
+}
+
+fn account_service(
+    store: Arc<SqliteStore>,
+    key: InstallationKey,
+    config: &Config,
+) -> AccountService {
+    AccountService::new(
+        store,
+        Credentials::new(key, config.bcrypt_cost),
+        config.throttle.clone(),
+    )
+}
+
+/// Made on a first start (an empty database) only.
+async fn first_administrator(
+    service: &AccountService,
+    config: &Config,
+) -> Result<Option<FirstAdministrator>, StartupError> {
+    let first = service
+        .bootstrap(
+            config.admin_email.clone(),
+            config.admin_password.as_ref().map(Secret::expose),
+        )
+        .await?;
+    Ok(first)
 }
 
 /// SQLite would only say that it cannot open the file; the operator needs to know which
@@ -290,42 +362,16 @@ pub fn require_folder(db_path: &Path) -> Result<(), StartupError> {
     ))
 }
 
-/// Checks the database, loads its key (making both for a first start) and starts the store.
-fn open_installation(
-    config: &Config,
-    leftovers: &mut Leftovers,
-) -> Result<(Arc<SqliteStore>, InstallationKey), StartupError> {
-    let readers = u32::try_from(config.workers)
-        .unwrap_or(u32::MAX)
-        .saturating_add(2);
-    let options = StoreOptions {
-        readers,
-        busy_wait: config.busy_wait,
-        storage_limit: config.storage_limit.clone(),
-        ..StoreOptions::new(config.db_path.clone(), config.sync)
-    };
-    let checked = SqliteStore::check(&options)?;
-    if checked.created() {
-        leftovers.database(&config.db_path);
-    }
-    let (key, created) = installation_key(&checked, &config.key_file)?;
-    // A key kept for a database that already existed may be recorded in it by now.
-    if created && checked.created() {
-        leftovers.file(config.key_file.clone());
-    }
-    let store = checked.start(&key.check_value())?;
-    Ok((Arc::new(store), key))
-}
-
-/// The key of an installation that already holds accounts, checked against the database;
-/// never creates one. For the commands run beside the server.
+/// The key of an existing installation, checked against the database; never creates a key
+/// file. For the commands run beside the server.
 pub fn existing_installation(
     options: &StoreOptions,
     key_file: &Path,
 ) -> Result<(SqliteStore, InstallationKey), StartupError> {
     require_folder(&options.path)?;
     let checked = SqliteStore::check_existing(options)?;
-    let (key, _) = installation_key(&checked, key_file)?;
+    let key = key_file::load(key_file)?;
+    require_own_key(&checked, &key)?;
     let store = checked.start(&key.check_value())?;
     Ok((store, key))
 }
@@ -338,56 +384,19 @@ fn installation_key(
 ) -> Result<(InstallationKey, bool), StartupError> {
     let stored = checked.key_check()?;
     let new_installation = stored.is_none() && !checked.holds_accounts()?;
-    let (key, created) = load_or_create_key(path, new_installation)?;
-    if stored.is_some_and(|stored| stored != key.check_value()) {
-        return Err(StartupError::Database(OpenError::KeyMismatch));
-    }
+    let (key, created) = key_file::load_or_create(path, new_installation)?;
+    require_own_key(checked, &key)?;
     Ok((key, created))
 }
 
-/// The key lives outside the database. It is created only for a new installation: for one
-/// that holds accounts, a new key would silently change every AuthToken and password check.
-fn load_or_create_key(
-    path: &Path,
-    new_installation: bool,
-) -> Result<(InstallationKey, bool), StartupError> {
-    match std::fs::read_to_string(path) {
-        Ok(text) => InstallationKey::from_hex(&text)
-            .map(|key| (key, false))
-            .ok_or_else(|| StartupError::Key("the key file is not a valid Switchboard key".into())),
-        Err(error) if error.kind() == std::io::ErrorKind::NotFound => {
-            if !new_installation {
-                return Err(StartupError::Key(
-                    "the database's key file is missing: restore the key file (see --key-file) \
-                     from the backup taken with the database"
-                        .into(),
-                ));
-            }
-            let key = InstallationKey::generate();
-            write_key(path, &key)
-                .map_err(|e| StartupError::Key(format!("cannot create the key file: {e}")))?;
-            Ok((key, true))
+/// Refuses a key that is not the one the database recorded.
+fn require_own_key(checked: &CheckedDatabase, key: &InstallationKey) -> Result<(), StartupError> {
+    match checked.key_check()? {
+        Some(stored) if stored != key.check_value() => {
+            Err(StartupError::Database(OpenError::KeyMismatch))
         }
-        Err(error) => Err(StartupError::Key(format!(
-            "cannot read the key file: {error}"
-        ))),
+        _ => Ok(()),
     }
-}
-
-fn write_key(path: &Path, key: &InstallationKey) -> std::io::Result<()> {
-    let mut options = std::fs::OpenOptions::new();
-    options.write(true).create_new(true);
-    #[cfg(unix)]
-    std::os::unix::fs::OpenOptionsExt::mode(&mut options, 0o600);
-    let mut file = options.open(path)?;
-    writeln!(file, "{}", key.to_hex())?;
-    file.sync_all()?;
-    // The new name must survive a power cut too: the database written next depends on it.
-    let directory = match path.parent() {
-        Some(parent) if !parent.as_os_str().is_empty() => parent,
-        _ => Path::new("."),
-    };
-    std::fs::File::open(directory)?.sync_all()
 }
 
 /// What a start created, taken away again if the start fails, so that a refused start leaves

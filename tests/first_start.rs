@@ -1,87 +1,41 @@
 //! The executable itself: flags, environment, first start and start-up refusals.
 
-use std::io::{BufRead, BufReader, Read};
-use std::path::Path;
-use std::process::{Child, Command, Stdio};
-use std::sync::mpsc;
-use std::time::Duration;
+#[allow(dead_code)] // The shared harness that starts the binary; these tests use a part of it.
+#[path = "support/binary.rs"]
+mod binary;
 
-const BIN: &str = env!("CARGO_BIN_EXE_switchboard");
+use std::path::Path;
+use std::process::Command;
+
+use binary::{mode, with_usual_umask, BIN};
 
 /// A running server process, killed when dropped.
 struct Server {
-    child: Child,
     port: u16,
+    /// What the server printed before it went quiet (the first password, if any).
     stdout: String,
     log_line: String,
+    _process: binary::Running,
 }
 
-impl Drop for Server {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
-
+/// The binary in `dir`, on port 0, logging at info.
 fn command(dir: &Path) -> Command {
-    let mut command = Command::new(BIN);
+    let mut command = binary::command();
     command
         .current_dir(dir)
-        .env_clear()
-        .env("PATH", std::env::var("PATH").unwrap_or_default())
         .env("SWITCHBOARD_LISTEN", "127.0.0.1:0")
-        .env("SWITCHBOARD_BCRYPT_COST", "4")
         .env("RUST_LOG", "info");
     command
 }
 
 /// Starts the server and waits for its start-up line, which names the address.
-fn serve(mut command: Command) -> Server {
-    let mut child = command
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
-    let stderr = child.stderr.take().unwrap();
-    let (sender, receiver) = mpsc::channel();
-    std::thread::spawn(move || {
-        for line in BufReader::new(stderr).lines().map_while(Result::ok) {
-            if line.contains("listening on http://") {
-                let _ = sender.send(line);
-            }
-        }
-    });
-    let log_line = receiver
-        .recv_timeout(Duration::from_secs(30))
-        .expect("the server starts");
-    let address = log_line
-        .split("http://")
-        .nth(1)
-        .unwrap()
-        .split(',')
-        .next()
-        .unwrap();
-    let port = address.rsplit(':').next().unwrap().parse().unwrap();
-    // What the server printed before it started listening (the first password, if any).
-    let mut stdout = String::new();
-    let mut out = child.stdout.take().unwrap();
-    let (sender, receiver) = mpsc::channel();
-    std::thread::spawn(move || {
-        let mut buffer = [0u8; 4096];
-        while let Ok(n) = out.read(&mut buffer) {
-            if n == 0 || sender.send(buffer[..n].to_vec()).is_err() {
-                break;
-            }
-        }
-    });
-    while let Ok(chunk) = receiver.recv_timeout(Duration::from_millis(300)) {
-        stdout.push_str(&String::from_utf8_lossy(&chunk));
-    }
+fn serve(command: Command) -> Server {
+    let process = binary::spawn(command);
     Server {
-        child,
-        port,
-        stdout,
-        log_line,
+        port: process.port(),
+        stdout: process.stdout_when_quiet(),
+        log_line: process.log_line.clone(),
+        _process: process,
     }
 }
 
@@ -385,28 +339,6 @@ fn a_corrupt_database_ends_the_process_with_one_line_and_is_left_as_it_was() {
         junk
     );
     assert!(!dir.path().join("switchboard.db.key").exists());
-}
-
-/// The mode bits of a file, without its type.
-fn mode(path: &Path) -> u32 {
-    use std::os::unix::fs::PermissionsExt;
-    std::fs::metadata(path)
-        .unwrap_or_else(|e| panic!("{}: {e}", path.display()))
-        .permissions()
-        .mode()
-        & 0o777
-}
-
-/// Under the usual umask (022), which would leave new files readable by everyone.
-fn with_usual_umask(command: &mut Command) {
-    use std::os::unix::process::CommandExt;
-    // SAFETY: umask(2) is async-signal-safe and touches only the child's own state.
-    unsafe {
-        command.pre_exec(|| {
-            libc::umask(0o022);
-            Ok(())
-        });
-    }
 }
 
 #[test]

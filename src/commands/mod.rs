@@ -1,10 +1,13 @@
-//! The operator's commands beside `serve`. Each returns one line to print on success, or one
-//! line of error; neither ever holds a password, a hash or a key.
+//! The operator's commands beside `serve`. Each returns what to print on success (one line,
+//! or for `admin new-key` the steps that follow), or one line of error; neither ever holds a
+//! password, a hash or a key.
 
 mod backup;
 mod check;
+mod new_key;
 mod reset_password;
 
 pub use backup::backup;
 pub use check::check;
+pub use new_key::new_key;
 pub use reset_password::reset_password;

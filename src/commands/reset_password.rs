@@ -12,15 +12,17 @@ use crate::config::Config;
 use crate::domain::account::Email;
 use crate::domain::credentials::Credentials;
 use crate::domain::error::DomainError;
+use crate::domain::secret::Secret;
 use crate::domain::service::{AccountService, ThrottleLimits};
 use crate::startup::existing_installation;
 use crate::store::{StoreOptions, SyncMode};
 
 const VARIABLE: &str = "SWITCHBOARD_RESET_PASSWORD";
 
-/// The new password, which `{:?}` cannot print, and where it came from.
+/// The new password, which no format prints, and where it came from.
+#[derive(Debug)]
 struct NewPassword {
-    text: String,
+    text: Secret,
     source: &'static str,
 }
 
@@ -40,7 +42,7 @@ pub fn reset_password(config: &Config, email: &str) -> Result<String, String> {
         .build()
         .map_err(|e| format!("cannot start: {e}"))?;
     let account = runtime
-        .block_on(service.reset_password(&email, &password.text))
+        .block_on(service.reset_password(&email, password.text.expose()))
         .map_err(|error| describe(&error))?;
     Ok(format!(
         "the password of {} is reset (the new one {}); its status is {}. Its AuthToken changed too.",
@@ -65,7 +67,7 @@ fn describe(error: &DomainError) -> String {
 fn read_new_password() -> Result<NewPassword, String> {
     if let Some(text) = std::env::var(VARIABLE).ok().filter(|p| !p.is_empty()) {
         return Ok(NewPassword {
-            text,
+            text: Secret::from(text),
             source: "from SWITCHBOARD_RESET_PASSWORD",
         });
     }
@@ -86,14 +88,15 @@ fn read_new_password() -> Result<NewPassword, String> {
         ));
     }
     Ok(NewPassword {
-        text: text.to_owned(),
+        text: Secret::from(text),
         source: "read from standard input",
     })
 }
 
 fn prompt() -> Result<NewPassword, String> {
-    let first = rpassword::prompt_password("New password: ").map_err(|e| e.to_string())?;
-    let again = rpassword::prompt_password("Again: ").map_err(|e| e.to_string())?;
+    let first =
+        Secret::from(rpassword::prompt_password("New password: ").map_err(|e| e.to_string())?);
+    let again = Secret::from(rpassword::prompt_password("Again: ").map_err(|e| e.to_string())?);
     if first != again {
         return Err("the two passwords typed differ: nothing was changed".into());
     }

@@ -5,6 +5,7 @@ pub mod account;
 pub mod credentials;
 pub mod error;
 pub mod paging;
+pub mod secret;
 pub mod service;
 pub mod store;
 pub mod throttle;

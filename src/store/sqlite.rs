@@ -238,6 +238,37 @@ impl CheckedDatabase {
         read_key_check(&self.conn).map_err(open_error)
     }
 
+    /// Records `key_check` in place of whatever check value the file holds, durably, and
+    /// closes the file: for a new key made because the old one is lost. The caller holds
+    /// the instance lock, so no server runs on the file meanwhile.
+    pub fn replace_key_check(self, key_check: &str) -> Result<(), OpenError> {
+        let CheckedDatabase {
+            mut conn,
+            mut options,
+            ..
+        } = self;
+        options.sync = SyncMode::Full;
+        prepare_writer(&conn, &options)?;
+        migrate(&mut conn).map_err(|error| match error {
+            MigrateError::TooNew { found, known } => OpenError::TooNew { found, known },
+            MigrateError::Sqlite(error) => open_error(error),
+        })?;
+        let tx = conn
+            .transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)
+            .map_err(open_error)?;
+        tx.execute(
+            "INSERT INTO installation (name, value) VALUES ('key_check', ?1) \
+             ON CONFLICT (name) DO UPDATE SET value = excluded.value",
+            [key_check],
+        )
+        .map_err(open_error)?;
+        tx.commit().map_err(open_error)?;
+        // Folds the log into the file, as a stopped server leaves it.
+        conn.set_db_config(DbConfig::SQLITE_DBCONFIG_NO_CKPT_ON_CLOSE, false)
+            .map_err(open_error)?;
+        conn.close().map_err(|(_, error)| open_error(error))
+    }
+
     /// Switches to WAL, migrates, records `key_check` if the file has none yet, and starts
     /// the readers and the writer.
     pub fn start(self, key_check: &str) -> Result<SqliteStore, OpenError> {

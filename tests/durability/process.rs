@@ -1,37 +1,23 @@
-//! Runs the real `switchboard` executable, as an operator would, and speaks HTTP to it.
+//! Runs the real `switchboard` executable, as an operator would, and speaks HTTP to it. The
+//! processes themselves are started by the shared harness, `tests/support/binary.rs`.
 
-use std::io::{BufRead, BufReader};
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
-use std::process::{Child, Command, ExitStatus, Output, Stdio};
-use std::sync::mpsc;
+use std::process::{Command, ExitStatus, Output};
 use std::sync::{Arc, Mutex};
-use std::time::{Duration, Instant, SystemTime};
+use std::time::{Duration, SystemTime};
 
 use base64::Engine;
 use serde_json::Value;
 
+use crate::binary::{self, Running};
+pub use crate::binary::{run, PROCESS_DEADLINE};
 use crate::helpers::{encode_form, ADMIN_EMAIL, ADMIN_PASSWORD, BASE};
 
-/// Every test waits at most this long for a process.
-pub const PROCESS_DEADLINE: Duration = Duration::from_secs(60);
-
-/// The binary with test settings and a clean environment: no `SWITCHBOARD_*` variable of
-/// the machine running the tests leaks in.
+/// The binary with test settings and a clean environment, on the database `db`.
 pub fn switchboard(db: &Path) -> Command {
-    let mut command = Command::new(env!("CARGO_BIN_EXE_switchboard"));
-    for (name, _) in std::env::vars_os() {
-        if name.to_string_lossy().starts_with("SWITCHBOARD_") || name == "RUST_LOG" {
-            command.env_remove(name);
-        }
-    }
-    // The cost as a variable, not a flag: it applies to serving and to reset-password alike,
-    // and a flag of one command is refused by another.
-    command
-        .arg("--db")
-        .arg(db)
-        .env("SWITCHBOARD_BCRYPT_COST", "4")
-        .stdin(Stdio::null());
+    let mut command = binary::command();
+    command.arg("--db").arg(db);
     command
 }
 
@@ -45,7 +31,7 @@ pub fn serve_command(db: &Path) -> Command {
 }
 
 pub struct Server {
-    child: Child,
+    process: Running,
     pub address: SocketAddr,
     pub db: PathBuf,
     /// Everything the server wrote to stderr so far.
@@ -58,42 +44,15 @@ pub fn start(db: &Path) -> Server {
 }
 
 /// Spawns `command` and waits for the start-up log line, which names the listen address.
-pub fn start_with(mut command: Command, db: &Path) -> Server {
-    let mut child = command
-        .stdout(Stdio::null())
-        .stderr(Stdio::piped())
-        .spawn()
-        .expect("the binary runs");
-    let stderr = child.stderr.take().unwrap();
-    let log = Arc::new(Mutex::new(Vec::new()));
-    let (found, address) = mpsc::channel();
-    let lines = Arc::clone(&log);
-    std::thread::spawn(move || {
-        // Keeps draining stderr for the life of the process, so it never blocks on a full pipe.
-        for line in BufReader::new(stderr).lines().map_while(Result::ok) {
-            if let Some(address) = listen_address(&line) {
-                let _ = found.send(address);
-            }
-            lines.lock().unwrap().push(line);
-        }
-    });
-    let Ok(address) = address.recv_timeout(PROCESS_DEADLINE) else {
-        let _ = child.kill();
-        panic!("the server did not start: {:?}", log.lock().unwrap());
-    };
+pub fn start_with(command: Command, db: &Path) -> Server {
+    let process = binary::spawn(command);
     Server {
-        child,
-        address,
+        address: process.address,
+        log: Arc::clone(&process.log),
+        process,
         db: db.to_owned(),
-        log,
         client: client(),
     }
-}
-
-/// `... listening on http://127.0.0.1:PORT, database ...`
-fn listen_address(line: &str) -> Option<SocketAddr> {
-    let rest = line.split("listening on http://").nth(1)?;
-    rest.split(',').next()?.trim().parse().ok()
 }
 
 pub fn client() -> reqwest::blocking::Client {
@@ -110,7 +69,7 @@ pub fn basic(user: &str, secret: &str) -> String {
 
 impl Server {
     pub fn pid(&self) -> i32 {
-        i32::try_from(self.child.id()).unwrap()
+        self.process.pid()
     }
 
     pub fn url(&self, path: &str) -> String {
@@ -158,14 +117,12 @@ impl Server {
     }
 
     pub fn signal(&self, signal: i32) {
-        // SAFETY: kill(2) on the pid of a child this test spawned and has not reaped yet.
-        let sent = unsafe { libc::kill(self.pid(), signal) };
-        assert_eq!(sent, 0, "the signal was delivered");
+        self.process.signal(signal);
     }
 
     /// Waits for the process to end on its own.
     pub fn wait(mut self) -> ExitStatus {
-        wait_bounded(&mut self.child)
+        self.process.wait()
     }
 
     /// SIGTERM, then the exit status.
@@ -176,17 +133,7 @@ impl Server {
 
     /// SIGKILL: no chance to clean up, as with a power cut for the process.
     pub fn kill(mut self) {
-        self.child.kill().unwrap();
-        let _ = self.child.wait();
-    }
-}
-
-impl Drop for Server {
-    fn drop(&mut self) {
-        if matches!(self.child.try_wait(), Ok(None)) {
-            let _ = self.child.kill();
-            let _ = self.child.wait();
-        }
+        self.process.kill();
     }
 }
 
@@ -194,47 +141,6 @@ fn send(request: reqwest::blocking::RequestBuilder) -> Option<(u16, String)> {
     let response = request.send().ok()?;
     let status = response.status().as_u16();
     Some((status, response.text().ok()?))
-}
-
-pub fn wait_bounded(child: &mut Child) -> ExitStatus {
-    let deadline = Instant::now() + PROCESS_DEADLINE;
-    loop {
-        if let Some(status) = child.try_wait().unwrap() {
-            return status;
-        }
-        if Instant::now() > deadline {
-            let _ = child.kill();
-            panic!("the process did not end in time");
-        }
-        std::thread::sleep(Duration::from_millis(20));
-    }
-}
-
-/// Runs a command to its end (bounded), feeding it `stdin`.
-pub fn run(mut command: Command, stdin: Option<&str>) -> Output {
-    use std::io::Write;
-    command
-        .stdin(if stdin.is_some() {
-            Stdio::piped()
-        } else {
-            Stdio::null()
-        })
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped());
-    let mut child = command.spawn().expect("the binary runs");
-    if let Some(text) = stdin {
-        let mut pipe = child.stdin.take().unwrap();
-        // A command refused before it reads its input closes the pipe; that is its answer.
-        let _ = pipe.write_all(text.as_bytes());
-    }
-    let (done, finished) = mpsc::channel();
-    std::thread::spawn(move || {
-        let _ = done.send(child.wait_with_output());
-    });
-    finished
-        .recv_timeout(PROCESS_DEADLINE)
-        .expect("the process ended in time")
-        .unwrap()
 }
 
 /// The stderr of a refused start or command: exactly one line, prefixed, naming no path of
