@@ -398,6 +398,9 @@ fn element(out: &mut String, name: &str, value: &str) {
     }
 }
 
+/// Markup escaped, and every character that XML 1.0 cannot carry at all (most controls,
+/// U+FFFE, U+FFFF) replaced by U+FFFD: whatever a message ends up holding, the answer stays
+/// well-formed.
 fn escape(text: &str) -> String {
     let mut out = String::with_capacity(text.len());
     for c in text.chars() {
@@ -407,10 +410,16 @@ fn escape(text: &str) -> String {
             '>' => out.push_str("&gt;"),
             '"' => out.push_str("&quot;"),
             '\'' => out.push_str("&apos;"),
+            c if !is_xml_char(c) => out.push(char::REPLACEMENT_CHARACTER),
             c => out.push(c),
         }
     }
     out
+}
+
+/// XML 1.0's `Char` production; Rust strings hold no surrogates, so those need no case.
+fn is_xml_char(c: char) -> bool {
+    matches!(c, '\t' | '\n' | '\r' | '\u{20}'..='\u{FFFD}' | '\u{10000}'..)
 }
 
 fn percent_encode(text: &str) -> String {
@@ -449,6 +458,14 @@ mod tests {
     #[test]
     fn xml_escapes_markup() {
         assert_eq!(escape("a<b>&\"c'"), "a&lt;b&gt;&amp;&quot;c&apos;");
+    }
+
+    #[test]
+    fn xml_replaces_what_it_cannot_carry() {
+        assert_eq!(
+            escape("a\u{1}b\u{FFFE}c\u{FFFF}d\te\u{10FFFF}"),
+            "a\u{FFFD}b\u{FFFD}c\u{FFFD}d\te\u{10FFFF}"
+        );
     }
 
     #[test]

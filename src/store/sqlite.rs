@@ -683,7 +683,7 @@ fn account_from_row(row: &Row<'_>) -> Result<Account, StoreError> {
         sid: parse_sid(text(0)?)?,
         ancestors,
         email,
-        friendly_name: FriendlyName::parse(text(5)?).map_err(|_| corrupt("friendly name"))?,
+        friendly_name: FriendlyName::from_stored(text(5)?).map_err(|_| corrupt("friendly name"))?,
         role: Role::parse(text(6)?).map_err(|_| corrupt("role"))?,
         own_status: Status::parse(text(7)?).map_err(|_| corrupt("status"))?,
         password_hash: optional_text(8)?.map(str::to_owned),
