@@ -8,6 +8,7 @@ mod clients;
 mod create;
 mod errors;
 mod fetch;
+mod head;
 mod list;
 mod paging;
 mod status;
