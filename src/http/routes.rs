@@ -6,7 +6,7 @@ use super::{accounts, console, openapi};
 
 /// The API versions served. Twilio's own (`2010-04-01`) is an alias of Restcomm's, so that a
 /// Twilio helper library works by changing its base URL alone.
-const API_VERSIONS: [&str; 1] = ["/restcomm/2012-04-24"];
+const API_VERSIONS: [&str; 2] = ["/restcomm/2012-04-24", "/restcomm/2010-04-01"];
 
 pub fn configure(cfg: &mut web::ServiceConfig) {
     cfg.service(

@@ -33,7 +33,7 @@ fn unknown_routes_are_404_in_the_requested_format() {
     let app = spawn_app();
     for path in [
         "/restcomm/2012-04-24/Nothing.json",
-        "/restcomm/2010-04-01/Accounts.json",
+        "/restcomm/2008-08-01/Accounts.json",
         "/nowhere.json",
     ] {
         app.get(path, &app.admin_auth()).assert_error(404, 20404);

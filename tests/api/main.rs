@@ -14,3 +14,4 @@ mod paging;
 mod status;
 mod storage;
 mod update;
+mod versions;
