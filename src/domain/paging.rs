@@ -1,14 +1,15 @@
 //! Keyset paging: a page token remembers where a page ended, so the next page costs the same
 //! as the first however deep the listing goes.
 
-use super::account::{AccountSid, UnixTime};
+use super::account::UnixTime;
 use super::error::Invalid;
 use super::store::Cursor;
 
 pub const DEFAULT_PAGE_SIZE: usize = 50;
 pub const MAX_PAGE_SIZE: usize = 1000;
 
-/// Opaque to clients: `PA` (after) or `PB` (before), the creation time, `-`, the Sid.
+/// Opaque to clients: `PA` (after) or `PB` (before), the creation time, `_`, the sequence
+/// number.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum PageToken {
     After(Cursor),
@@ -22,10 +23,10 @@ impl PageToken {
 
     fn decode(raw: &str) -> Option<PageToken> {
         let (kind, rest) = (raw.get(..2)?, raw.get(2..)?);
-        let (created, sid) = rest.split_once('-')?;
+        let (created, seq) = rest.split_once('_')?;
         let cursor = Cursor {
             created: UnixTime(created.parse().ok()?),
-            sid: AccountSid::parse(sid)?,
+            seq: seq.parse().ok()?,
         };
         match kind {
             "PA" => Some(PageToken::After(cursor)),
@@ -39,7 +40,7 @@ impl PageToken {
             PageToken::After(cursor) => ("PA", cursor),
             PageToken::Before(cursor) => ("PB", cursor),
         };
-        format!("{kind}{}-{}", cursor.created.0, cursor.sid)
+        format!("{kind}{}_{}", cursor.created.0, cursor.seq)
     }
 }
 
@@ -70,7 +71,7 @@ mod tests {
     fn tokens_round_trip_and_reject_junk() {
         let cursor = Cursor {
             created: UnixTime(1_700_000_000),
-            sid: AccountSid::random(),
+            seq: 42,
         };
         for token in [PageToken::After(cursor.clone()), PageToken::Before(cursor)] {
             assert_eq!(PageToken::parse(&token.encode()).unwrap(), token);

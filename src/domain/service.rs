@@ -18,8 +18,8 @@ mod recovery;
 mod rules;
 
 use rules::{
-    current_caller, cursor_of, insert, may_act_on, names_caller, parse_account_key, plan_create,
-    plan_update, require_active, require_may_create, reread, target_for, NewSecret, UpdatePlan,
+    current_caller, insert, may_act_on, names_caller, parse_account_key, plan_create, plan_update,
+    require_active, require_may_create, reread, target_for, NewSecret, UpdatePlan,
 };
 
 /// How many failed authentications are allowed per window.
@@ -350,7 +350,7 @@ impl AccountService {
         let has_next = match &query.position {
             Position::Before(_) => match accounts.last() {
                 Some(last) => {
-                    query.position = Position::After(cursor_of(last));
+                    query.position = Position::After(last.cursor.clone());
                     query.limit = 1;
                     !reader.list(&query)?.is_empty()
                 }
@@ -362,7 +362,7 @@ impl AccountService {
         let next = match (has_next, accounts.last()) {
             (true, Some(last)) => Some(PageLink {
                 page: page + 1,
-                token: Some(PageToken::After(cursor_of(last)).encode()),
+                token: Some(PageToken::After(last.cursor.clone()).encode()),
             }),
             _ => None,
         };
@@ -374,9 +374,10 @@ impl AccountService {
             }),
             (_, Some(first)) => Some(PageLink {
                 page: page - 1,
-                token: Some(PageToken::Before(cursor_of(first)).encode()),
+                token: Some(PageToken::Before(first.cursor.clone()).encode()),
             }),
         };
+        let accounts = accounts.into_iter().map(|listed| listed.account).collect();
         let this = PageLink {
             page,
             token: token.map(|t| t.encode()),

@@ -60,17 +60,16 @@ for (let number = 0; number < 6; number++) {
 
 const listed = (await accounts.list({ pageSize: 3 })).map((account) => account.sid);
 check(listed.length === 8, `list follows next_page_uri through every page (got ${listed.length})`);
-check(JSON.stringify([...listed].sort()) === JSON.stringify([...made].sort()), "every account once");
+check(JSON.stringify(listed) === JSON.stringify(made), "list is in creation order");
 
 const firstPage = await accounts.page({ pageSize: 3 });
 check(firstPage.instances.length === 3, "a page holds PageSize accounts");
 const secondPage = await firstPage.nextPage();
 check(secondPage !== undefined, "nextPage works");
 const secondSids = secondPage.instances.map((account) => account.sid);
-check(secondSids.length === 3, "the second page is full");
-check(!secondSids.some((s) => firstPage.instances.some((a) => a.sid === s)), "pages do not overlap");
+check(JSON.stringify(secondSids) === JSON.stringify(made.slice(3, 6)), "the second page follows");
 const back = await secondPage.previousPage();
-check(back.instances[0].sid === firstPage.instances[0].sid, "previousPage leads back");
+check(back.instances[0].sid === sid, "previousPage leads back");
 
 const byName = await accounts.list({ friendlyName: "Renamed" });
 check(byName.length === 1 && byName[0].sid === created.sid, "FriendlyName filter");

@@ -7,7 +7,7 @@ use crate::domain::account::{
 };
 use crate::domain::credentials::Password;
 use crate::domain::error::{DomainError, Invalid};
-use crate::domain::store::{AccountKey, AccountRead, AccountWrite, Cursor, StoreError};
+use crate::domain::store::{AccountKey, AccountRead, AccountWrite, StoreError};
 
 use super::{CreateForm, UpdateForm};
 
@@ -24,13 +24,6 @@ pub(super) fn names_caller(caller: &Account, id: &str) -> bool {
         Some(AccountKey::Sid(sid)) => sid == caller.sid,
         Some(AccountKey::Email(email)) => caller.email.as_ref() == Some(&email),
         None => false,
-    }
-}
-
-pub(super) fn cursor_of(account: &Account) -> Cursor {
-    Cursor {
-        created: account.created,
-        sid: account.sid.clone(),
     }
 }
 
