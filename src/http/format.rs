@@ -258,9 +258,10 @@ pub fn account_body(format: Format, account: &Account, token: &str) -> Vec<u8> {
 
 /// `token` gives each listed account's AuthToken.
 pub fn list_body(format: Format, listing: &Listing, token: impl Fn(&Account) -> String) -> Vec<u8> {
-    let start = listing.this.page * listing.page_size as u64;
-    let end = start as i64 + listing.accounts.len() as i64 - 1;
-    let uri = |link: &PageLink| page_uri(format, &listing.filters, listing.page_size, link);
+    let start = listing.window.start;
+    let end = listing.window.end(listing.accounts.len());
+    let page_size = listing.window.size;
+    let uri = |link: &PageLink| page_uri(format, &listing.filters, page_size, link);
     let this_uri = uri(&listing.this);
     let first_uri = uri(&PageLink {
         page: 0,
@@ -281,7 +282,7 @@ pub fn list_body(format: Format, listing: &Listing, token: impl Fn(&Account) -> 
             let _ = write!(
                 out,
                 "],\"page\":{},\"page_size\":{},\"start\":{start},\"end\":{end},\"uri\":",
-                listing.this.page, listing.page_size
+                listing.this.page, page_size
             );
             // Page URIs carry percent-encoded filters: plain ASCII, but escaped all the same.
             json_string(&mut out, &this_uri);
@@ -304,7 +305,7 @@ pub fn list_body(format: Format, listing: &Listing, token: impl Fn(&Account) -> 
             let mut out = String::from(XML_PROLOGUE);
             let attributes = [
                 ("page", listing.this.page.to_string()),
-                ("pagesize", listing.page_size.to_string()),
+                ("pagesize", page_size.to_string()),
                 ("start", start.to_string()),
                 ("end", end.to_string()),
                 ("uri", this_uri),
