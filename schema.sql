@@ -39,6 +39,20 @@ CREATE INDEX accounts_by_branch ON accounts (branch_sid, date_created, sid);
 -- suspended few, so each such check is one probe into a tiny index rather than a row lookup.
 CREATE INDEX accounts_suspended ON accounts (sid, status) WHERE status = 'suspended';
 
+-- version 3
+-- Accounts created within the same second list in the order they were made, not by their
+-- random Sids. Until now rowid order was insertion order, but VACUUM may renumber implicit
+-- rowids, so the order gets a column of its own; the single writer gives each new account the
+-- largest number plus one, which the unique index finds in one probe.
+ALTER TABLE accounts ADD COLUMN seq INTEGER NOT NULL DEFAULT 0;
+UPDATE accounts SET seq = rowid;
+CREATE UNIQUE INDEX accounts_by_seq ON accounts (seq);
+-- Listings walk these in creation order, for a top-level and for a level-2 Administrator.
+DROP INDEX accounts_by_root;
+DROP INDEX accounts_by_branch;
+CREATE INDEX accounts_by_root ON accounts (root_sid, date_created, seq);
+CREATE INDEX accounts_by_branch ON accounts (branch_sid, date_created, seq);
+
 -- version 4
 -- Facts about the installation as a whole, one row each. `key_check` is derived from the key
 -- file (never the key itself), so that a start with another key file is refused.

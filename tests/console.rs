@@ -84,7 +84,7 @@ fn every_console_file_is_embedded_and_served_with_strict_headers() {
             .send()
             .unwrap();
         assert_eq!(posted.status(), 405, "{path}");
-        assert_eq!(posted.headers()["allow"], "GET", "{path}");
+        assert_eq!(posted.headers()["allow"], "GET, HEAD", "{path}");
     }
 }
 

@@ -79,7 +79,8 @@ impl Email {
     }
 }
 
-/// 1 to 64 Unicode scalar values, none of them a control character.
+/// 1 to 64 Unicode scalar values, none of them a control character or a noncharacter, so that
+/// every name can be carried by XML 1.0 as well as JSON.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct FriendlyName(String);
 
@@ -94,18 +95,46 @@ impl FriendlyName {
                 "must be 1 to 64 characters long",
             ));
         }
-        if raw.chars().any(char::is_control) {
+        if !raw.chars().all(Self::allows) {
             return Err(Invalid::new(
                 "FriendlyName",
-                "must not contain control characters",
+                "must not contain control characters or noncharacters",
             ));
         }
         Ok(FriendlyName(raw.to_owned()))
     }
 
+    /// A name read back from storage. Earlier versions let noncharacters in; such a name is
+    /// shown with U+FFFD in their place rather than making its account unreadable.
+    pub fn from_stored(raw: &str) -> Result<FriendlyName, Invalid> {
+        FriendlyName::parse(raw).or_else(|_| {
+            let repaired: String = raw
+                .chars()
+                .map(|c| {
+                    if Self::allows(c) {
+                        c
+                    } else {
+                        char::REPLACEMENT_CHARACTER
+                    }
+                })
+                .collect();
+            FriendlyName::parse(&repaired)
+        })
+    }
+
+    fn allows(c: char) -> bool {
+        !c.is_control() && !is_noncharacter(c)
+    }
+
     pub fn as_str(&self) -> &str {
         &self.0
     }
+}
+
+/// U+FDD0 to U+FDEF and the last two code points of every plane (U+FFFE, U+FFFF, U+1FFFE, ...).
+fn is_noncharacter(c: char) -> bool {
+    let code = u32::from(c);
+    (0xFDD0..=0xFDEF).contains(&code) || code & 0xFFFE == 0xFFFE
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -312,6 +341,43 @@ mod tests {
         assert!(FriendlyName::parse("").is_err());
         assert!(FriendlyName::parse("line\nbreak").is_err());
         assert!(FriendlyName::parse("nul\0").is_err());
+    }
+
+    #[test]
+    fn friendly_name_refuses_every_noncharacter() {
+        let planes = (0..=0x10_u32).flat_map(|plane| [plane << 16 | 0xFFFE, plane << 16 | 0xFFFF]);
+        for code in (0xFDD0..=0xFDEF).chain(planes) {
+            let c = char::from_u32(code).unwrap();
+            assert!(
+                FriendlyName::parse(&format!("a{c}b")).is_err(),
+                "U+{code:X}"
+            );
+        }
+        for fine in [
+            '\u{FDCF}',
+            '\u{FDF0}',
+            '\u{FFFD}',
+            '\u{1FFFD}',
+            '\u{10FFFD}',
+            'é',
+            '😀',
+        ] {
+            assert!(
+                FriendlyName::parse(&format!("a{fine}b")).is_ok(),
+                "{fine:?}"
+            );
+        }
+    }
+
+    #[test]
+    fn a_stored_noncharacter_is_shown_as_a_replacement() {
+        assert_eq!(
+            FriendlyName::from_stored("old\u{FFFE}name")
+                .unwrap()
+                .as_str(),
+            "old\u{FFFD}name"
+        );
+        assert_eq!(FriendlyName::from_stored("fine").unwrap().as_str(), "fine");
     }
 
     #[test]

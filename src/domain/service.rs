@@ -10,16 +10,16 @@ use std::time::Duration;
 use super::account::{Account, AccountSid, Email, FriendlyName, Role, Status, UnixTime, MAX_LEVEL};
 use super::credentials::{Credentials, Password, PasswordCheck};
 use super::error::DomainError;
-use super::paging::{parse_page, parse_page_size, PageToken};
-use super::store::{AccountKey, ListQuery, Position, Scope, Store, WriteJob};
+use super::paging::{page_window, parse_page, parse_page_size, Direction, PageToken, PageWindow};
+use super::store::{AccountKey, Cursor, ListQuery, Listed, Position, Scope, Store, WriteJob};
 use super::throttle::{client_of, NameKey, NameKeys, Throttle};
 
 mod recovery;
 mod rules;
 
 use rules::{
-    current_caller, cursor_of, insert, may_act_on, names_caller, parse_account_key, plan_create,
-    plan_update, require_active, require_may_create, reread, target_for, NewSecret, UpdatePlan,
+    current_caller, insert, may_act_on, names_caller, parse_account_key, plan_create, plan_update,
+    require_active, require_may_create, reread, target_for, NewSecret, UpdatePlan,
 };
 
 /// How many failed authentications are allowed per window.
@@ -90,7 +90,7 @@ pub struct PageLink {
 pub struct Listing {
     pub accounts: Vec<Account>,
     pub filters: ListFilters,
-    pub page_size: usize,
+    pub window: PageWindow,
     pub this: PageLink,
     pub previous: Option<PageLink>,
     pub next: Option<PageLink>,
@@ -419,6 +419,7 @@ impl AccountService {
             .as_deref()
             .map(PageToken::parse)
             .transpose()?;
+        let window = page_window(page, token.as_ref(), page_size)?;
         let scope = match caller.role {
             Role::Administrator if caller.level() < MAX_LEVEL => Scope::Subtree {
                 sid: caller.sid.clone(),
@@ -426,30 +427,53 @@ impl AccountService {
             },
             _ => Scope::Itself(caller.sid.clone()),
         };
-        // One extra row going forwards tells whether a next page exists.
-        let limit = if matches!(token, Some(PageToken::Before(_))) {
-            page_size
-        } else {
-            page_size + 1
-        };
-        let mut query = ListQuery {
+        let query = ListQuery {
             scope,
             friendly_name: filters.friendly_name.clone(),
             status: filters.status,
             email: filters.email.clone(),
             position: match &token {
-                Some(PageToken::After(cursor)) => Position::After(cursor.clone()),
-                Some(PageToken::Before(cursor)) => Position::Before(cursor.clone()),
-                None => Position::Offset(page * page_size as u64),
+                Some(token) if token.direction == Direction::After => {
+                    Position::After(token.cursor.clone())
+                }
+                Some(token) => Position::Before(token.cursor.clone()),
+                None => Position::Offset(window.start),
             },
-            limit,
+            // One extra row going forwards tells whether a next page exists.
+            limit: match &token {
+                Some(token) if token.direction == Direction::Before => page_size,
+                _ => page_size + 1,
+            },
         };
+        let (accounts, has_next) = self.read_page(query, page_size)?;
+        let (previous, next) = links(window, &accounts, has_next);
+        Ok(Listing {
+            accounts: accounts.into_iter().map(|listed| listed.account).collect(),
+            filters,
+            window,
+            this: PageLink {
+                page: window.page,
+                token: token.map(|token| token.encode()),
+            },
+            previous,
+            next,
+        })
+    }
+
+    /// At most `page_size` accounts, and whether any follow them.
+    fn read_page(
+        &self,
+        mut query: ListQuery,
+        page_size: usize,
+    ) -> Result<(Vec<Listed>, bool), DomainError> {
         let reader = self.store.reader()?;
         let mut accounts = reader.list(&query)?;
         let has_next = match &query.position {
+            // Going backwards, the page after this one is the page the token came from; it
+            // exists unless everything after this page has gone since.
             Position::Before(_) => match accounts.last() {
                 Some(last) => {
-                    query.position = Position::After(cursor_of(last));
+                    query.position = Position::After(last.cursor.clone());
                     query.limit = 1;
                     !reader.list(&query)?.is_empty()
                 }
@@ -458,36 +482,7 @@ impl AccountService {
             _ => accounts.len() > page_size,
         };
         accounts.truncate(page_size);
-        let next = match (has_next, accounts.last()) {
-            (true, Some(last)) => Some(PageLink {
-                page: page + 1,
-                token: Some(PageToken::After(cursor_of(last)).encode()),
-            }),
-            _ => None,
-        };
-        let previous = match (page, accounts.first()) {
-            (0, _) => None,
-            (1, _) | (_, None) => Some(PageLink {
-                page: page - 1,
-                token: None,
-            }),
-            (_, Some(first)) => Some(PageLink {
-                page: page - 1,
-                token: Some(PageToken::Before(cursor_of(first)).encode()),
-            }),
-        };
-        let this = PageLink {
-            page,
-            token: token.map(|t| t.encode()),
-        };
-        Ok(Listing {
-            accounts,
-            filters,
-            page_size,
-            this,
-            previous,
-            next,
-        })
+        Ok((accounts, has_next))
     }
 
     /// Creates the first administrator when the database is empty; `None` otherwise.
@@ -570,6 +565,36 @@ fn counted_name(user: &str) -> String {
         Some(AccountKey::Email(email)) => email.as_str().to_owned(),
         None => user.to_lowercase(),
     }
+}
+
+/// The pages before and after this one. A token names the page it opens, so following one
+/// keeps counting pages without trusting the client to.
+fn links(
+    window: PageWindow,
+    accounts: &[Listed],
+    has_next: bool,
+) -> (Option<PageLink>, Option<PageLink>) {
+    let link = |page: u64, direction: Direction, cursor: &Cursor| PageLink {
+        page,
+        token: Some(
+            PageToken {
+                direction,
+                page,
+                cursor: cursor.clone(),
+            }
+            .encode(),
+        ),
+    };
+    let next = match (has_next, accounts.last(), window.page.checked_add(1)) {
+        (true, Some(last), Some(page)) => Some(link(page, Direction::After, &last.cursor)),
+        _ => None,
+    };
+    let previous = match (window.page.checked_sub(1), accounts.first()) {
+        (None, _) => None,
+        (Some(page), None) | (Some(page @ 0), _) => Some(PageLink { page, token: None }),
+        (Some(page), Some(first)) => Some(link(page, Direction::Before, &first.cursor)),
+    };
+    (previous, next)
 }
 
 /// bcrypt belongs on the blocking pool, never on a request thread.

@@ -23,11 +23,19 @@ pub enum Scope {
     Subtree { sid: AccountSid, level: usize },
 }
 
-/// A position in the creation order (`created`, then `sid`).
+/// A position in the creation order: the creation time, then `seq`, a number the store gives
+/// each account as it is inserted, larger than every earlier one.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Cursor {
     pub created: UnixTime,
-    pub sid: AccountSid,
+    pub seq: i64,
+}
+
+/// An account as a listing found it, with its place in the creation order.
+#[derive(Clone, Debug)]
+pub struct Listed {
+    pub account: Account,
+    pub cursor: Cursor,
 }
 
 #[derive(Clone, Debug)]
@@ -77,13 +85,14 @@ impl fmt::Display for StoreError {
 pub trait AccountRead {
     fn find(&self, key: &AccountKey) -> Result<Option<Account>, StoreError>;
     /// In creation order, at most `query.limit` accounts.
-    fn list(&self, query: &ListQuery) -> Result<Vec<Account>, StoreError>;
+    fn list(&self, query: &ListQuery) -> Result<Vec<Listed>, StoreError>;
     fn is_empty(&self) -> Result<bool, StoreError>;
 }
 
 /// Inside one write transaction: reads see the writes made before them.
 pub trait AccountWrite: AccountRead {
-    /// Fails with [`StoreError::Duplicate`] when the email address is taken.
+    /// Places the account after every earlier one in the creation order. Fails with
+    /// [`StoreError::Duplicate`] when the email address is taken.
     fn insert(&mut self, account: &Account) -> Result<(), StoreError>;
     /// Saves the mutable fields: friendly name, role, own status, password hash, token salt,
     /// date updated.

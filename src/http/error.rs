@@ -7,6 +7,7 @@ use actix_web::http::header::{
 use actix_web::http::StatusCode;
 use actix_web::HttpResponse;
 
+use super::form::Malformed;
 use super::format::{error_body, Format};
 use crate::domain::error::DomainError;
 use crate::domain::store::StoreError;
@@ -15,8 +16,8 @@ use crate::domain::store::StoreError;
 #[derive(Debug)]
 pub enum Failure {
     Domain(DomainError),
-    /// The body or query could not be parsed at all.
-    Malformed(String),
+    /// The body, query or path could not be parsed at all.
+    Malformed(Malformed),
     UnsupportedBodyType,
     BodyTooLarge,
     /// The body did not arrive in time.
@@ -95,11 +96,9 @@ fn describe(failure: &Failure) -> (StatusCode, u32, String) {
         Failure::Domain(D::Store(StoreError::Failed(_)) | D::Internal(_)) => {
             fixed(StatusCode::INTERNAL_SERVER_ERROR, 20500, "Internal error")
         }
-        Failure::Malformed(reason) => (
-            StatusCode::BAD_REQUEST,
-            20001,
-            format!("Invalid request: {reason}"),
-        ),
+        Failure::Malformed(malformed) => {
+            (StatusCode::BAD_REQUEST, 20001, malformed_message(malformed))
+        }
         Failure::UnsupportedBodyType => fixed(
             StatusCode::UNSUPPORTED_MEDIA_TYPE,
             20415,
@@ -120,6 +119,22 @@ fn describe(failure: &Failure) -> (StatusCode, u32, String) {
             fixed(StatusCode::METHOD_NOT_ALLOWED, 20405, "Method not allowed")
         }
     }
+}
+
+fn malformed_message(malformed: &Malformed) -> String {
+    let reason = match malformed {
+        Malformed::Repeated(Some(name)) => {
+            return format!(
+                "Invalid request: the parameter {} is given more than once",
+                name.as_str()
+            )
+        }
+        Malformed::Repeated(None) => "a parameter is given more than once",
+        Malformed::BadEscape => "the request holds malformed percent-encoding",
+        Malformed::NotUtf8 => "the request is not valid UTF-8",
+        Malformed::Unreadable => "the request body could not be read",
+    };
+    format!("Invalid request: {reason}")
 }
 
 pub fn error_response(format: Format, failure: &Failure) -> HttpResponse {

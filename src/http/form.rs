@@ -14,6 +14,36 @@ pub const MAX_BODY: usize = 16 * 1024;
 
 pub struct Fields(HashMap<String, String>);
 
+/// Why a body, query or path segment could not be read as a form. None of these carries the
+/// client's bytes, except a repeated key that is a plain parameter name.
+#[derive(Debug)]
+pub enum Malformed {
+    Repeated(Option<ParameterName>),
+    BadEscape,
+    NotUtf8,
+    Unreadable,
+}
+
+/// A key fit to be quoted back in any answer: ASCII letters, digits and underscores, as every
+/// parameter this API knows is spelled. Other keys are the client's raw bytes, which an XML
+/// answer might not even be able to carry, so they are never quoted.
+#[derive(Debug)]
+pub struct ParameterName(String);
+
+impl ParameterName {
+    const MAX_LEN: usize = 64;
+
+    pub fn parse(key: &str) -> Option<ParameterName> {
+        let plain = (1..=Self::MAX_LEN).contains(&key.len())
+            && key.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'_');
+        plain.then(|| ParameterName(key.to_owned()))
+    }
+
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
 impl Fields {
     pub fn parse(encoded: &[u8]) -> Result<Fields, Failure> {
         let mut fields = HashMap::new();
@@ -28,9 +58,8 @@ impl Fields {
             let key = decode(key)?;
             let value = decode(value)?;
             if fields.contains_key(&key) {
-                return Err(Failure::Malformed(format!(
-                    "the parameter {key} is given more than once"
-                )));
+                let name = ParameterName::parse(&key);
+                return Err(Failure::Malformed(Malformed::Repeated(name)));
             }
             fields.insert(key, value);
         }
@@ -43,7 +72,7 @@ impl Fields {
 }
 
 fn decode(encoded: &[u8]) -> Result<String, Failure> {
-    let malformed = || Failure::Malformed("the request holds malformed percent-encoding".into());
+    let malformed = || Failure::Malformed(Malformed::BadEscape);
     let mut bytes = Vec::with_capacity(encoded.len());
     let mut rest = encoded.iter();
     while let Some(&byte) = rest.next() {
@@ -63,8 +92,7 @@ fn decode(encoded: &[u8]) -> Result<String, Failure> {
             other => bytes.push(other),
         }
     }
-    String::from_utf8(bytes)
-        .map_err(|_| Failure::Malformed("the request is not valid UTF-8".into()))
+    String::from_utf8(bytes).map_err(|_| Failure::Malformed(Malformed::NotUtf8))
 }
 
 /// Percent-decodes one path segment (where `+` is a plus, not a space).
@@ -98,7 +126,7 @@ pub async fn read_form(req: &HttpRequest, payload: web::Payload) -> Result<Field
         .await
         .map_err(|_| Failure::BodyTimeout)?
         .map_err(|_| Failure::BodyTooLarge)?
-        .map_err(|_| Failure::Malformed("the request body could not be read".into()))?;
+        .map_err(|_| Failure::Malformed(Malformed::Unreadable))?;
     if content_type.is_none() && !body.is_empty() {
         return Err(Failure::UnsupportedBodyType);
     }
@@ -133,6 +161,33 @@ mod tests {
         assert!(parse("A=%4").is_err());
         assert!(parse("A=%ff%fe").is_err());
         assert!(Fields::parse(b"A=\xff").is_err());
+    }
+
+    #[test]
+    fn only_plain_keys_are_named_when_repeated() {
+        let named = |text: &[u8]| match Fields::parse(text) {
+            Err(Failure::Malformed(Malformed::Repeated(name))) => {
+                name.map(|name| name.as_str().to_owned())
+            }
+            _ => panic!("not refused as repeated"),
+        };
+        assert_eq!(
+            named(b"Friendly_Name2=a&Friendly_Name2=b").unwrap(),
+            "Friendly_Name2"
+        );
+        for hostile in [
+            &b"\x01=a&\x01=b"[..],
+            b"%01=a&%01=b",
+            b"%EF%BF%BE=a&%EF%BF%BE=b",
+            b"a%3Cb=1&a%3Cb=2",
+            b"%C3%A9=1&%C3%A9=2",
+        ] {
+            assert_eq!(named(hostile), None, "{hostile:?}");
+        }
+        assert_eq!(
+            named(format!("{0}=1&{0}=2", "k".repeat(65)).as_bytes()),
+            None
+        );
     }
 
     #[test]

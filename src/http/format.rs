@@ -258,9 +258,10 @@ pub fn account_body(format: Format, account: &Account, token: &str) -> Vec<u8> {
 
 /// `token` gives each listed account's AuthToken.
 pub fn list_body(format: Format, listing: &Listing, token: impl Fn(&Account) -> String) -> Vec<u8> {
-    let start = listing.this.page * listing.page_size as u64;
-    let end = start as i64 + listing.accounts.len() as i64 - 1;
-    let uri = |link: &PageLink| page_uri(format, &listing.filters, listing.page_size, link);
+    let start = listing.window.start;
+    let end = listing.window.end(listing.accounts.len());
+    let page_size = listing.window.size;
+    let uri = |link: &PageLink| page_uri(format, &listing.filters, page_size, link);
     let this_uri = uri(&listing.this);
     let first_uri = uri(&PageLink {
         page: 0,
@@ -281,7 +282,7 @@ pub fn list_body(format: Format, listing: &Listing, token: impl Fn(&Account) -> 
             let _ = write!(
                 out,
                 "],\"page\":{},\"page_size\":{},\"start\":{start},\"end\":{end},\"uri\":",
-                listing.this.page, listing.page_size
+                listing.this.page, page_size
             );
             // Page URIs carry percent-encoded filters: plain ASCII, but escaped all the same.
             json_string(&mut out, &this_uri);
@@ -304,7 +305,7 @@ pub fn list_body(format: Format, listing: &Listing, token: impl Fn(&Account) -> 
             let mut out = String::from(XML_PROLOGUE);
             let attributes = [
                 ("page", listing.this.page.to_string()),
-                ("pagesize", listing.page_size.to_string()),
+                ("pagesize", page_size.to_string()),
                 ("start", start.to_string()),
                 ("end", end.to_string()),
                 ("uri", this_uri),
@@ -398,6 +399,9 @@ fn element(out: &mut String, name: &str, value: &str) {
     }
 }
 
+/// Markup escaped, and every character that XML 1.0 cannot carry at all (most controls,
+/// U+FFFE, U+FFFF) replaced by U+FFFD: whatever a message ends up holding, the answer stays
+/// well-formed.
 fn escape(text: &str) -> String {
     let mut out = String::with_capacity(text.len());
     for c in text.chars() {
@@ -407,10 +411,16 @@ fn escape(text: &str) -> String {
             '>' => out.push_str("&gt;"),
             '"' => out.push_str("&quot;"),
             '\'' => out.push_str("&apos;"),
+            c if !is_xml_char(c) => out.push(char::REPLACEMENT_CHARACTER),
             c => out.push(c),
         }
     }
     out
+}
+
+/// XML 1.0's `Char` production; Rust strings hold no surrogates, so those need no case.
+fn is_xml_char(c: char) -> bool {
+    matches!(c, '\t' | '\n' | '\r' | '\u{20}'..='\u{FFFD}' | '\u{10000}'..)
 }
 
 fn percent_encode(text: &str) -> String {
@@ -449,6 +459,14 @@ mod tests {
     #[test]
     fn xml_escapes_markup() {
         assert_eq!(escape("a<b>&\"c'"), "a&lt;b&gt;&amp;&quot;c&apos;");
+    }
+
+    #[test]
+    fn xml_replaces_what_it_cannot_carry() {
+        assert_eq!(
+            escape("a\u{1}b\u{FFFE}c\u{FFFF}d\te\u{10FFFF}"),
+            "a\u{FFFD}b\u{FFFD}c\u{FFFD}d\te\u{10FFFF}"
+        );
     }
 
     #[test]

@@ -1,45 +1,59 @@
 //! The route table: everything the server answers, at a glance.
 
-use actix_web::web;
+use actix_web::{guard, web, Route};
 
 use super::{accounts, console, openapi};
+
+/// The API versions served. Twilio's own (`2010-04-01`) is an alias of Restcomm's, so that a
+/// Twilio helper library works by changing its base URL alone.
+const API_VERSIONS: [&str; 2] = ["/restcomm/2012-04-24", "/restcomm/2010-04-01"];
 
 pub fn configure(cfg: &mut web::ServiceConfig) {
     cfg.service(
         web::resource("/health")
-            .route(web::get().to(accounts::health))
-            .default_service(accounts::method_not_allowed("GET")),
+            .route(readable().to(accounts::health))
+            .default_service(accounts::method_not_allowed("GET, HEAD")),
     )
     .service(
         web::resource("/openapi.json")
-            .route(web::get().to(openapi::description))
-            .default_service(accounts::method_not_allowed("GET")),
+            .route(readable().to(openapi::description))
+            .default_service(accounts::method_not_allowed("GET, HEAD")),
     )
     .service(
         web::resource(["/", "/console"])
-            .route(web::get().to(console::to_console))
-            .default_service(accounts::method_not_allowed("GET")),
+            .route(readable().to(console::to_console))
+            .default_service(accounts::method_not_allowed("GET, HEAD")),
     )
     .service(
         web::resource(["/console/", "/console/{file}"])
-            .route(web::get().to(console::asset))
-            .default_service(accounts::method_not_allowed("GET")),
-    )
-    .service(
-        web::scope("/restcomm/2012-04-24")
-            .service(
-                web::resource(["/Accounts", "/Accounts.json"])
-                    .route(web::get().to(accounts::list))
-                    .route(web::post().to(accounts::create))
-                    .default_service(accounts::method_not_allowed("GET, POST")),
-            )
-            .service(
-                web::resource(["/Accounts/{id}", "/Accounts.json/{id}"])
-                    .route(web::get().to(accounts::fetch))
-                    .route(web::post().to(accounts::update))
-                    .route(web::put().to(accounts::update))
-                    .default_service(accounts::method_not_allowed("GET, POST, PUT")),
-            ),
-    )
-    .default_service(web::to(accounts::no_route));
+            .route(readable().to(console::asset))
+            .default_service(accounts::method_not_allowed("GET, HEAD")),
+    );
+    for version in API_VERSIONS {
+        cfg.service(accounts_api(version));
+    }
+    cfg.default_service(web::to(accounts::no_route));
+}
+
+fn accounts_api(version: &str) -> actix_web::Scope {
+    web::scope(version)
+        .service(
+            web::resource(["/Accounts", "/Accounts.json"])
+                .route(readable().to(accounts::list))
+                .route(web::post().to(accounts::create))
+                .default_service(accounts::method_not_allowed("GET, HEAD, POST")),
+        )
+        .service(
+            web::resource(["/Accounts/{id}", "/Accounts.json/{id}"])
+                .route(readable().to(accounts::fetch))
+                .route(web::post().to(accounts::update))
+                .route(web::put().to(accounts::update))
+                .default_service(accounts::method_not_allowed("GET, HEAD, POST, PUT")),
+        )
+}
+
+/// GET, and HEAD with the very same answer: actix-web sends a HEAD answer's headers, the
+/// Content-Length of the body included, and drops the body itself.
+fn readable() -> Route {
+    web::route().guard(guard::Any(guard::Get()).or(guard::Head()))
 }

@@ -18,8 +18,8 @@ use super::migrate::{migrate, MigrateError};
 use super::writer::Writer;
 use crate::domain::account::{Account, AccountSid, Email, FriendlyName, Role, Status, UnixTime};
 use crate::domain::store::{
-    AccountKey, AccountRead, AccountWrite, ListQuery, Position, Scope, Store, StoreError, WriteJob,
-    WriteReply,
+    AccountKey, AccountRead, AccountWrite, Cursor, ListQuery, Listed, Position, Scope, Store,
+    StoreError, WriteJob, WriteReply,
 };
 
 /// `full`: an answered write survives power loss. `normal`: it survives a crash of the
@@ -537,7 +537,7 @@ impl AccountRead for PooledReader {
     fn find(&self, key: &AccountKey) -> Result<Option<Account>, StoreError> {
         find(&self.0, key)
     }
-    fn list(&self, query: &ListQuery) -> Result<Vec<Account>, StoreError> {
+    fn list(&self, query: &ListQuery) -> Result<Vec<Listed>, StoreError> {
         list(&self.0, query)
     }
     fn is_empty(&self) -> Result<bool, StoreError> {
@@ -552,7 +552,7 @@ impl AccountRead for InTransaction<'_> {
     fn find(&self, key: &AccountKey) -> Result<Option<Account>, StoreError> {
         find(self.0, key)
     }
-    fn list(&self, query: &ListQuery) -> Result<Vec<Account>, StoreError> {
+    fn list(&self, query: &ListQuery) -> Result<Vec<Listed>, StoreError> {
         list(self.0, query)
     }
     fn is_empty(&self) -> Result<bool, StoreError> {
@@ -569,10 +569,13 @@ impl AccountWrite for InTransaction<'_> {
             2 => Some(&account.sid),
             _ => account.ancestors.get(1),
         };
+        // The writer runs one insert at a time, so max + 1 is never handed out twice (and the
+        // unique index would refuse it if it were).
         let mut statement = self.0.prepare_cached(
             "INSERT INTO accounts (sid, level, owner_sid, root_sid, branch_sid, email, friendly_name,
-                 role, status, password_hash, token_salt, date_created, date_updated)
-             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13)",
+                 role, status, password_hash, token_salt, date_created, date_updated, seq)
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13,
+                 (SELECT coalesce(max(seq), 0) + 1 FROM accounts))",
         )?;
         statement.execute(rusqlite::params![
             account.sid.as_str(),
@@ -639,7 +642,7 @@ macro_rules! select_account {
     () => {
         concat!(
             "SELECT a.sid, a.level, a.root_sid, a.branch_sid, a.email, a.friendly_name, a.role,
-                    a.status, a.password_hash, a.token_salt, a.date_created, a.date_updated, ",
+                    a.status, a.password_hash, a.token_salt, a.date_created, a.date_updated, a.seq, ",
             ancestor_suspended!(),
             " FROM accounts a"
         )
@@ -749,17 +752,17 @@ impl ListShape {
         }
         let direction = match self.position {
             1 => {
-                sql.push_str(" AND (a.date_created, a.sid) > (?, ?)");
+                sql.push_str(" AND (a.date_created, a.seq) > (?, ?)");
                 "ASC"
             }
             2 => {
-                sql.push_str(" AND (a.date_created, a.sid) < (?, ?)");
+                sql.push_str(" AND (a.date_created, a.seq) < (?, ?)");
                 "DESC"
             }
             _ => "ASC",
         };
         sql.push_str(&format!(
-            " ORDER BY a.date_created {direction}, a.sid {direction} LIMIT ?"
+            " ORDER BY a.date_created {direction}, a.seq {direction} LIMIT ?"
         ));
         if self.position == 0 {
             sql.push_str(" OFFSET ?");
@@ -779,7 +782,7 @@ fn list_sql(shape: ListShape) -> &'static str {
     &all[shape.index()]
 }
 
-fn list(conn: &Connection, query: &ListQuery) -> Result<Vec<Account>, StoreError> {
+fn list(conn: &Connection, query: &ListQuery) -> Result<Vec<Listed>, StoreError> {
     let shape = ListShape::of(query);
     let scope = match &query.scope {
         Scope::Itself(sid) | Scope::Subtree { sid, .. } => sid.as_str(),
@@ -792,14 +795,12 @@ fn list(conn: &Connection, query: &ListQuery) -> Result<Vec<Account>, StoreError
         params.push(value);
     }
     let cursor = match &query.position {
-        Position::After(cursor) | Position::Before(cursor) => {
-            Some((cursor.created.0, cursor.sid.as_str()))
-        }
+        Position::After(cursor) | Position::Before(cursor) => Some((cursor.created.0, cursor.seq)),
         Position::Offset(_) => None,
     };
-    if let Some((created, sid)) = &cursor {
+    if let Some((created, seq)) = &cursor {
         params.push(created);
-        params.push(sid);
+        params.push(seq);
     }
     let limit = query.limit as i64;
     params.push(&limit);
@@ -814,7 +815,12 @@ fn list(conn: &Connection, query: &ListQuery) -> Result<Vec<Account>, StoreError
     let mut rows = statement.query(params.as_slice())?;
     let mut accounts = Vec::with_capacity(query.limit.min(1001));
     while let Some(row) = rows.next()? {
-        accounts.push(account_from_row(row)?);
+        let account = account_from_row(row)?;
+        let cursor = Cursor {
+            created: account.created,
+            seq: row.get(12)?,
+        };
+        accounts.push(Listed { account, cursor });
     }
     if shape.position == 2 {
         accounts.reverse();
@@ -852,14 +858,14 @@ fn account_from_row(row: &Row<'_>) -> Result<Account, StoreError> {
         sid: parse_sid(text(0)?)?,
         ancestors,
         email,
-        friendly_name: FriendlyName::parse(text(5)?).map_err(|_| corrupt("friendly name"))?,
+        friendly_name: FriendlyName::from_stored(text(5)?).map_err(|_| corrupt("friendly name"))?,
         role: Role::parse(text(6)?).map_err(|_| corrupt("role"))?,
         own_status: Status::parse(text(7)?).map_err(|_| corrupt("status"))?,
         password_hash: optional_text(8)?.map(str::to_owned),
         token_salt: text(9)?.to_owned(),
         created: UnixTime(row.get(10)?),
         updated: UnixTime(row.get(11)?),
-        ancestor_suspended: row.get(12)?,
+        ancestor_suspended: row.get(13)?,
     })
 }
 
@@ -916,5 +922,83 @@ mod tests {
         }
         let statements: HashSet<String> = shapes.map(ListShape::sql).collect();
         assert_eq!(statements.len(), ListShape::COUNT);
+    }
+
+    fn migrated() -> Connection {
+        let mut conn = Connection::open_in_memory().unwrap();
+        migrate(&mut conn).unwrap();
+        conn
+    }
+
+    /// Every listing walks an index in the listing's own order: no table scan, no sort.
+    #[test]
+    fn every_list_shape_searches_an_index_in_creation_order() {
+        let conn = migrated();
+        for index in 0..ListShape::COUNT {
+            let shape = ListShape::from_index(index);
+            let sql = format!("EXPLAIN QUERY PLAN {}", shape.sql());
+            let mut statement = conn.prepare(&sql).unwrap();
+            let mut rows = statement.raw_query();
+            let mut plan = Vec::new();
+            while let Some(row) = rows.next().unwrap() {
+                plan.push(row.get::<_, String>(3).unwrap());
+            }
+            let plan = plan.join("; ");
+            let expected = [
+                "USING INDEX sqlite_autoindex_accounts_1 (sid=?)",
+                "USING INDEX accounts_by_root (root_sid=?",
+                "USING INDEX accounts_by_branch (branch_sid=?",
+            ][shape.scope];
+            // An email names one account at most: its unique index is as good as any.
+            let by_email = shape.email && plan.contains("INDEX sqlite_autoindex_accounts_2");
+            assert!(
+                plan.contains(expected) || by_email,
+                "{}: {plan}",
+                shape.sql()
+            );
+            assert!(!plan.contains("SCAN"), "{}: {plan}", shape.sql());
+            assert!(!plan.contains("TEMP B-TREE"), "{}: {plan}", shape.sql());
+            if shape.position != 0 && shape.scope != 0 && !by_email {
+                assert!(plan.contains("(date_created,seq)"), "{plan}");
+            }
+        }
+    }
+
+    #[test]
+    fn inserts_take_the_next_sequence_number() {
+        let conn = migrated();
+        let mut tx = InTransaction(&conn);
+        let root = AccountSid::random();
+        let mut seqs = Vec::new();
+        for n in 0..3 {
+            let sid = if n == 0 {
+                root.clone()
+            } else {
+                AccountSid::random()
+            };
+            let account = Account {
+                sid: sid.clone(),
+                ancestors: if n == 0 { vec![] } else { vec![root.clone()] },
+                email: None,
+                friendly_name: FriendlyName::parse("n").unwrap(),
+                role: Role::Developer,
+                own_status: Status::Active,
+                ancestor_suspended: false,
+                password_hash: None,
+                token_salt: String::new(),
+                created: UnixTime(5),
+                updated: UnixTime(5),
+            };
+            tx.insert(&account).unwrap();
+            let seq: i64 = conn
+                .query_row(
+                    "SELECT seq FROM accounts WHERE sid = ?1",
+                    [sid.as_str()],
+                    |row| row.get(0),
+                )
+                .unwrap();
+            seqs.push(seq);
+        }
+        assert_eq!(seqs, [1, 2, 3]);
     }
 }

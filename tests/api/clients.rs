@@ -1,5 +1,5 @@
-//! Real clients against the real server: the Twilio helper library for Python, and the curl and
-//! http.client examples of the Restcomm documentation page.
+//! Real clients against the real server: the Twilio helper libraries for Python and Node.js, and
+//! the curl and http.client examples of the Restcomm documentation page.
 
 use std::path::{Path, PathBuf};
 use std::process::Command;
@@ -50,20 +50,49 @@ fn python_with_twilio() -> PathBuf {
     python
 }
 
-#[test]
-fn the_twilio_helper_library_for_python_works_against_the_server() {
+/// Runs `program script BASE_URL SID TOKEN extra...` against a fresh server; it must pass.
+fn run_client(program: &Path, script_name: &str, extra: &[&str]) {
     let app = spawn_app();
-    let output = Command::new(python_with_twilio())
-        .arg(script("twilio_helper.py"))
+    let output = Command::new(program)
+        .arg(script(script_name))
         .arg(format!("http://{}/restcomm", app.address))
         .arg(&app.admin.sid)
         .arg(&app.admin.token)
+        .args(extra)
         .output()
-        .unwrap();
+        .unwrap_or_else(|e| panic!("{} cannot run: {e}", program.display()));
     let stdout = String::from_utf8_lossy(&output.stdout);
     let stderr = String::from_utf8_lossy(&output.stderr);
     assert!(output.status.success(), "{stdout}\n{stderr}");
     assert!(stdout.contains("all checks passed"), "{stdout}");
+}
+
+#[test]
+fn the_twilio_helper_library_for_python_works_against_the_server() {
+    run_client(&python_with_twilio(), "twilio_helper.py", &["2012-04-24"]);
+}
+
+/// Its own API version, 2010-04-01, is served too: the base URL is all a user changes.
+#[test]
+fn the_twilio_helper_library_for_python_works_with_its_base_url_alone() {
+    run_client(&python_with_twilio(), "twilio_helper.py", &[]);
+}
+
+/// Node.js from PATH, with `twilio` installed from tests/clients/package-lock.json. A missing
+/// install fails the test, saying how to make it: a silent pass would hide a broken client.
+fn node_with_twilio() -> PathBuf {
+    let installed = script("node_modules/twilio/package.json");
+    assert!(
+        installed.is_file(),
+        "the Twilio helper library for Node.js is not installed: \
+         run `(cd tests/clients && npm ci --no-audit --no-fund)`"
+    );
+    PathBuf::from("node")
+}
+
+#[test]
+fn the_twilio_helper_library_for_node_works_with_its_base_url_alone() {
+    run_client(&node_with_twilio(), "twilio_node.mjs", &[]);
 }
 
 #[test]

@@ -402,3 +402,20 @@ fn an_uninitialized_account_must_set_its_password_first() {
         200
     );
 }
+
+#[test]
+fn an_api_only_account_cannot_be_created_uninitialized() {
+    let app = spawn_app();
+    let before = all_sids(&app);
+    let reply = app.post(
+        "/Accounts.json",
+        &app.admin_auth(),
+        &[
+            ("FriendlyName", "Never usable"),
+            ("Status", "uninitialized"),
+        ],
+    );
+    reply.assert_error(400, 20001);
+    assert!(reply.json()["message"].as_str().unwrap().contains("Status"));
+    assert_eq!(all_sids(&app), before);
+}

@@ -171,14 +171,15 @@ impl TestApp {
     }
 
     pub fn url(&self, path: &str) -> String {
-        if path.starts_with('/') && !path.starts_with(BASE) && !path.starts_with("/health") {
+        if path.starts_with('/') && !path.starts_with("/restcomm/") && !path.starts_with("/health")
+        {
             format!("http://{}{BASE}{path}", self.address)
         } else {
             format!("http://{}{path}", self.address)
         }
     }
 
-    /// `path` is below `/restcomm/2012-04-24` unless it starts with that or with `/health`.
+    /// `path` is below `/restcomm/2012-04-24` unless it starts with `/restcomm/` or `/health`.
     pub fn request(
         &self,
         method: &str,

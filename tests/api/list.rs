@@ -42,21 +42,6 @@ fn walk(app: &TestApp, auth: &Auth, first: &str) -> Vec<Value> {
     pages
 }
 
-/// (year, month, day, time) of an RFC 2822 date, comparable in time order.
-fn date_key(date: &str) -> (u32, u32, u32, String) {
-    const MONTHS: [&str; 12] = [
-        "Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec",
-    ];
-    let parts: Vec<&str> = date.split(' ').collect();
-    let month = MONTHS.iter().position(|m| *m == parts[2]).unwrap() as u32;
-    (
-        parts[3].parse().unwrap(),
-        month,
-        parts[1].parse().unwrap(),
-        parts[4].to_owned(),
-    )
-}
-
 fn make_many(app: &TestApp, count: usize) -> Vec<String> {
     (0..count)
         .map(|i| {
@@ -120,24 +105,7 @@ fn next_page_uri_walks_every_account_once_in_creation_order() {
     }
     let as_set: HashSet<&String> = seen.iter().collect();
     assert_eq!(as_set.len(), seen.len(), "no account twice");
-    let mut sorted_expected = expected.clone();
-    sorted_expected.sort();
-    let mut sorted_seen = seen.clone();
-    sorted_seen.sort();
-    assert_eq!(sorted_seen, sorted_expected);
-    let order: Vec<((u32, u32, u32, String), String)> = pages
-        .iter()
-        .flat_map(|page| page["accounts"].as_array().unwrap().clone())
-        .map(|account| {
-            (
-                date_key(account["date_created"].as_str().unwrap()),
-                account["sid"].as_str().unwrap().to_owned(),
-            )
-        })
-        .collect();
-    let mut sorted = order.clone();
-    sorted.sort();
-    assert_eq!(order, sorted, "creation order: date_created, then sid");
+    assert_eq!(seen, expected, "creation order, within a second too");
     assert!(pages[2]["next_page_uri"].is_null());
     assert_eq!(
         pages[1]["previous_page_uri"],

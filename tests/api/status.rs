@@ -149,3 +149,25 @@ fn an_administrator_can_require_a_new_password() {
     );
     assert_eq!(reply.json()["status"], "active");
 }
+
+#[test]
+fn activating_an_account_whose_own_status_is_active_under_a_suspended_ancestor_is_21476() {
+    let app = spawn_app();
+    let (parent, child) = app.create_family();
+    set_status(&app, &app.admin_auth(), &parent.sid, "suspended");
+    let before = app.fetch(&app.admin_auth(), &child.sid);
+    set_status(&app, &app.admin_auth(), &child.sid, "active").assert_error(400, 21476);
+    let xml = app.post(
+        &format!("/Accounts/{}", child.sid),
+        &app.admin_auth(),
+        &[("Status", "active"), ("FriendlyName", "renamed")],
+    );
+    assert_eq!(xml.status, 400);
+    assert!(xml.body.contains("<Code>21476</Code>"), "{}", xml.body);
+    assert_eq!(app.fetch(&app.admin_auth(), &child.sid), before);
+    // Its other statuses are still echoes or changes as before.
+    assert_eq!(
+        set_status(&app, &app.admin_auth(), &child.sid, "suspended").status,
+        200
+    );
+}

@@ -1,7 +1,8 @@
 """Drives a Switchboard server with the official Twilio helper library for Python.
 
-Usage: twilio_helper.py BASE_URL ACCOUNT_SID AUTH_TOKEN
-where BASE_URL is the server's /restcomm root, e.g. http://127.0.0.1:8080/restcomm.
+Usage: twilio_helper.py BASE_URL ACCOUNT_SID AUTH_TOKEN [VERSION]
+where BASE_URL is the server's /restcomm root, e.g. http://127.0.0.1:8080/restcomm, and
+VERSION, when given, replaces the library's own API version (2010-04-01), e.g. 2012-04-24.
 """
 
 import datetime
@@ -20,11 +21,13 @@ def switchboard_client(username, password):
     """A Twilio client pointed at Switchboard, as the contract's section 8 says."""
     client = Client(username, password)
     client.api.base_url = base_url
-    client.api.v2010.version = "2012-04-24"
+    if version is not None:
+        client.api.v2010.version = version
     return client
 
 
 base_url, sid, token = sys.argv[1:4]
+version = sys.argv[4] if len(sys.argv) > 4 else None
 accounts = switchboard_client(sid, token).api.v2010.accounts
 
 me = accounts(sid).fetch()
@@ -34,6 +37,7 @@ check(isinstance(me.date_created, datetime.datetime), "RFC 2822 dates parse")
 check(me.date_created.utcoffset() == datetime.timedelta(0), "dates are UTC")
 check(me.auth_token == token, "the token")
 check(len(me.subresource_uris) == 10, "ten subresource URIs")
+check(me.uri == f"/2012-04-24/Accounts/{sid}.json", "uri keeps the Restcomm version")
 
 created = accounts.create(friendly_name="Created by twilio-python")
 check(created.sid.startswith("AC") and len(created.sid) == 34, "create returns a Sid")

@@ -15,9 +15,12 @@ const ROOT_PASSWORD: &str = "root of the v1 fixture";
 const ROOT: &str = "AC00000000000000000000000000000001";
 const CHILD: &str = "AC00000000000000000000000000000002";
 const GRANDCHILD: &str = "AC00000000000000000000000000000003";
+/// Made after CHILD within the same second, with a smaller Sid.
+const SIBLING: &str = "AC00000000000000000000000000000000";
 
 /// Three accounts, one per level: an active Administrator with a password, a suspended
-/// Developer, and a closed API-only account.
+/// Developer, and a closed API-only account; and a sibling of the Developer made in the same
+/// second after it.
 fn write_v1_database(db: &Path, key: &InstallationKey) {
     let conn = open_sqlite(db);
     conn.execute_batch(SCHEMA_V1).unwrap();
@@ -34,7 +37,9 @@ fn write_v1_database(db: &Path, key: &InstallationKey) {
          ('{CHILD}', 2, '{ROOT}', '{ROOT}', '{CHILD}', 'child@v1.test', 'Child', 'Developer',
           'suspended', NULL, 'salt2', 1335307890, 1335307890),
          ('{GRANDCHILD}', 3, '{CHILD}', '{ROOT}', '{CHILD}', NULL, 'Grandchild', 'Developer',
-          'closed', NULL, 'salt3', 1335307891, 1335307891);"
+          'closed', NULL, 'salt3', 1335307891, 1335307891),
+         ('{SIBLING}', 2, '{ROOT}', '{ROOT}', '{SIBLING}', NULL, 'Sibling', 'Developer',
+          'active', NULL, 'salt4', 1335307890, 1335307890);"
     ))
     .unwrap();
     conn.pragma_update(None, "user_version", 1).unwrap();
@@ -78,11 +83,13 @@ fn a_version_1_database_migrates_and_keeps_every_account() {
             )
         })
         .collect();
+    // In creation order: the sibling, made after the child in the same second, follows it.
     assert_eq!(
         shown,
         [
             (ROOT, "active", ROOT),
             (CHILD, "suspended", ROOT),
+            (SIBLING, "active", ROOT),
             (GRANDCHILD, "closed", CHILD)
         ]
     );

@@ -256,12 +256,15 @@ fn delete_is_not_allowed() {
         None,
     );
     reply.assert_error(405, 20405);
-    assert_eq!(reply.header("Allow").as_deref(), Some("GET, POST, PUT"));
+    assert_eq!(
+        reply.header("Allow").as_deref(),
+        Some("GET, HEAD, POST, PUT")
+    );
     let reply = w
         .app
         .request("DELETE", "/Accounts.json", &w.app.admin_auth(), &[], None);
     reply.assert_error(405, 20405);
-    assert_eq!(reply.header("Allow").as_deref(), Some("GET, POST"));
+    assert_eq!(reply.header("Allow").as_deref(), Some("GET, HEAD, POST"));
     w.assert_intact(&before);
 }
 

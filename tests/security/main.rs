@@ -15,3 +15,4 @@ mod logs;
 mod response_headers;
 mod throttle;
 mod tls;
+mod well_formed;

@@ -95,7 +95,14 @@ fn the_openapi_description_is_served_and_names_every_operation() {
         assert!(paths.contains_key(path), "{path} is described");
     }
     let item = &paths["/restcomm/2012-04-24/Accounts/{AccountSid}.json"];
-    for method in ["get", "post", "put"] {
+    for method in ["get", "head", "post", "put"] {
         assert!(item[method].is_object(), "{method} is described");
+    }
+    for (path, item) in paths {
+        assert_eq!(
+            item["get"].is_object(),
+            item["head"].is_object(),
+            "{path}: HEAD is described wherever GET is"
+        );
     }
 }

@@ -7,7 +7,7 @@ use crate::domain::account::{
 };
 use crate::domain::credentials::Password;
 use crate::domain::error::{DomainError, Invalid};
-use crate::domain::store::{AccountKey, AccountRead, AccountWrite, Cursor, StoreError};
+use crate::domain::store::{AccountKey, AccountRead, AccountWrite, StoreError};
 
 use super::{CreateForm, UpdateForm};
 
@@ -24,13 +24,6 @@ pub(super) fn names_caller(caller: &Account, id: &str) -> bool {
         Some(AccountKey::Sid(sid)) => sid == caller.sid,
         Some(AccountKey::Email(email)) => caller.email.as_ref() == Some(&email),
         None => false,
-    }
-}
-
-pub(super) fn cursor_of(account: &Account) -> Cursor {
-    Cursor {
-        created: account.created,
-        sid: account.sid.clone(),
     }
 }
 
@@ -171,6 +164,11 @@ pub(super) fn plan_update(
     if target.email.is_none() && password.is_some() {
         return Err(Invalid::new("Password", "cannot be set on an API-only account").into());
     }
+    // Checked before echoes are dropped: an account whose own status is already active still
+    // cannot be made active while an ancestor keeps it suspended.
+    if status == Some(Status::Active) && target.ancestor_suspended {
+        return Err(DomainError::AncestorSuspended);
+    }
     // Sending the current value is no change: SDKs echo whole objects back.
     let role = role.filter(|role| *role != target.role);
     let status = status.filter(|status| *status != target.own_status);
@@ -185,9 +183,6 @@ pub(super) fn plan_update(
             Status::Uninitialized => DomainError::CallerNotActive,
             _ => DomainError::Forbidden,
         });
-    }
-    if status == Some(Status::Active) && target.ancestor_suspended {
-        return Err(DomainError::AncestorSuspended);
     }
     Ok(UpdatePlan {
         friendly_name,
@@ -275,6 +270,12 @@ pub(super) fn plan_create(form: &CreateForm, now: UnixTime) -> Result<CreatePlan
         .unwrap_or(Role::Developer);
     let status = match form.status.as_deref().map(Status::parse).transpose()? {
         None | Some(Status::Active) => Status::Active,
+        // It could never leave that status: an API-only account has no password to set.
+        Some(Status::Uninitialized) if email.is_none() => {
+            return Err(
+                Invalid::new("Status", "cannot be uninitialized for an API-only account").into(),
+            )
+        }
         Some(Status::Uninitialized) => Status::Uninitialized,
         Some(_) => {
             return Err(Invalid::new("Status", "must be active or uninitialized on create").into())
@@ -372,6 +373,28 @@ mod tests {
             plan_update(&admin, &child, &form(Some("active"), None)),
             Err(DomainError::AncestorSuspended)
         ));
+    }
+
+    #[test]
+    fn activation_is_refused_under_a_suspended_ancestor_even_when_already_active() {
+        let admin = account(Role::Administrator, vec![]);
+        let mut child = account(Role::Developer, vec![admin.sid.clone()]);
+        child.ancestor_suspended = true;
+        assert!(matches!(
+            plan_update(&admin, &child, &form(Some("active"), None)),
+            Err(DomainError::AncestorSuspended)
+        ));
+    }
+
+    #[test]
+    fn an_api_only_account_cannot_be_created_uninitialized() {
+        let api_only = CreateForm {
+            status: Some("uninitialized".into()),
+            ..CreateForm::default()
+        };
+        assert!(
+            matches!(plan_create(&api_only, UnixTime(0)), Err(DomainError::Invalid(i)) if i.parameter == "Status")
+        );
     }
 
     #[test]
