@@ -1,175 +1,176 @@
-//! The log, written off the request threads. A request thread only formats its line and hands
-//! it over; one thread writes the lines to standard error in batches, flushing whenever the
-//! queue runs dry and at least once a second, so a busy server makes one write for many lines
-//! rather than one per request. [`LogWriter::finish`] (also run on drop) writes out what is
-//! queued, so a stop by SIGTERM loses no line.
+//! The log, written off the request threads. A request thread formats its line and appends it
+//! to a shared buffer, with no system call; one writer thread writes the buffer to standard
+//! error every [`FLUSH_EVERY`] (sooner when it grows large), so a busy server makes one write
+//! for thousands of lines rather than one per request. [`LogWriter::finish`] (also run on drop)
+//! writes out what is buffered, so a stop by SIGTERM loses no line.
 
-use std::io::{self, BufWriter, Write};
-use std::sync::mpsc::{self, Receiver, Sender};
-use std::thread::JoinHandle;
-use std::time::{Duration, Instant};
+use std::io::{self, Write};
+use std::sync::{Arc, Condvar, Mutex, MutexGuard};
+use std::time::Duration;
 
-/// The longest a written line may wait in the buffer.
-const FLUSH_EVERY: Duration = Duration::from_secs(1);
-
-enum Message {
-    Line(Vec<u8>),
-    /// Write out everything queued so far, then answer.
-    Flush(mpsc::SyncSender<()>),
-}
+/// The longest a line may wait before it is written.
+const FLUSH_EVERY: Duration = Duration::from_millis(200);
+/// A buffer this large is written at once, so a burst cannot grow it without bound.
+const WRITE_AT_BYTES: usize = 256 * 1024;
 
 /// Installs the process's logger (level from `RUST_LOG`, `info` by default). Keep the returned
 /// writer alive for as long as the process logs.
 pub fn init() -> LogWriter {
-    let (sender, receiver) = mpsc::channel();
-    let thread = std::thread::Builder::new()
+    let shared = Shared::new(Box::new(io::stderr()));
+    let writer = Arc::clone(&shared);
+    // Without the thread lines are still written, by `finish`, at the latest on exit.
+    let _ = std::thread::Builder::new()
         .name("log-writer".into())
-        .spawn(move || write_lines(receiver, io::stderr()))
-        .ok();
-    let pipe = Pipe {
-        sender: sender.clone(),
-        pending: Vec::new(),
-    };
+        .spawn(move || writer.write_periodically());
     env_logger::Builder::from_env(env_logger::Env::default().default_filter_or("info"))
-        .target(env_logger::Target::Pipe(Box::new(pipe)))
+        .target(env_logger::Target::Pipe(Box::new(Pipe(Arc::clone(&shared)))))
         .init();
-    LogWriter { sender, thread }
+    LogWriter(shared)
 }
 
-pub struct LogWriter {
-    sender: Sender<Message>,
-    thread: Option<JoinHandle<()>>,
-}
+pub struct LogWriter(Arc<Shared>);
 
 impl LogWriter {
-    /// Writes out every line logged so far; waits at most a few seconds for a stuck stderr.
+    /// Writes out every line logged so far.
     pub fn finish(&self) {
-        let (done, wait) = mpsc::sync_channel(1);
-        if self.sender.send(Message::Flush(done)).is_ok() {
-            let _ = wait.recv_timeout(Duration::from_secs(5));
-        }
+        self.0.write_out();
     }
 }
 
 impl Drop for LogWriter {
     fn drop(&mut self) {
         self.finish();
-        // The logger is global and keeps its own sender, so the thread never ends by itself;
-        // once flushed, it is simply left to the process's exit.
-        drop(self.thread.take());
     }
 }
 
-/// What env_logger writes each formatted record into: it collects the record's bytes and
-/// queues them as one line when env_logger flushes at the record's end.
-struct Pipe {
-    sender: Sender<Message>,
-    pending: Vec<u8>,
+struct Shared {
+    /// Lines not yet written.
+    pending: Mutex<Vec<u8>>,
+    /// Signalled when `pending` reaches [`WRITE_AT_BYTES`].
+    large: Condvar,
+    /// Held while a batch is taken and written, so batches reach the output in order; the
+    /// second buffer is swapped with `pending` so neither is reallocated batch after batch.
+    output: Mutex<(Box<dyn Write + Send>, Vec<u8>)>,
 }
+
+impl Shared {
+    fn new(output: Box<dyn Write + Send>) -> Arc<Shared> {
+        Arc::new(Shared {
+            pending: Mutex::new(Vec::with_capacity(WRITE_AT_BYTES)),
+            large: Condvar::new(),
+            output: Mutex::new((output, Vec::with_capacity(WRITE_AT_BYTES))),
+        })
+    }
+
+    fn pending(&self) -> MutexGuard<'_, Vec<u8>> {
+        // A panic elsewhere cannot leave a byte buffer half-valid: keep logging.
+        self.pending.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    fn append(&self, bytes: &[u8]) {
+        let mut pending = self.pending();
+        pending.extend_from_slice(bytes);
+        if pending.len() >= WRITE_AT_BYTES {
+            self.large.notify_one();
+        }
+    }
+
+    fn write_out(&self) {
+        let mut output = self.output.lock().unwrap_or_else(|e| e.into_inner());
+        let (sink, batch) = &mut *output;
+        std::mem::swap(&mut *self.pending(), batch);
+        if !batch.is_empty() {
+            // A log that cannot be written must not stop the server; the lines are dropped.
+            let _ = sink.write_all(batch).and_then(|()| sink.flush());
+            batch.clear();
+        }
+    }
+
+    fn write_periodically(&self) {
+        loop {
+            let pending = self.pending();
+            if pending.len() < WRITE_AT_BYTES {
+                let _ = self.large.wait_timeout(pending, FLUSH_EVERY);
+            } else {
+                drop(pending);
+            }
+            self.write_out();
+        }
+    }
+}
+
+/// What env_logger writes each formatted record into.
+struct Pipe(Arc<Shared>);
 
 impl Write for Pipe {
     fn write(&mut self, bytes: &[u8]) -> io::Result<usize> {
-        self.pending.extend_from_slice(bytes);
+        self.0.append(bytes);
         Ok(bytes.len())
     }
 
     fn flush(&mut self) -> io::Result<()> {
-        if self.pending.is_empty() {
-            return Ok(());
-        }
-        let line = std::mem::take(&mut self.pending);
-        self.sender
-            .send(Message::Line(line))
-            .map_err(|_| io::Error::new(io::ErrorKind::BrokenPipe, "the log writer stopped"))
+        Ok(())
     }
-}
-
-fn write_lines(receiver: Receiver<Message>, output: impl Write) {
-    let mut output = BufWriter::with_capacity(64 * 1024, output);
-    let mut last_flush = Instant::now();
-    // Blocks while nothing is queued; then takes whatever has queued up behind the first line.
-    while let Ok(first) = receiver.recv() {
-        let mut next = Some(first);
-        while let Some(message) = next.take() {
-            match message {
-                Message::Line(line) => {
-                    let _ = output.write_all(&line);
-                }
-                Message::Flush(done) => {
-                    let _ = output.flush();
-                    let _ = done.send(());
-                }
-            }
-            if last_flush.elapsed() >= FLUSH_EVERY {
-                let _ = output.flush();
-                last_flush = Instant::now();
-            }
-            next = receiver.try_recv().ok();
-        }
-        let _ = output.flush();
-        last_flush = Instant::now();
-    }
-    let _ = output.flush();
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
-    use std::sync::{Arc, Mutex};
 
-    /// An output whose bytes the test can read, counting how often it was flushed.
+    /// An output whose bytes the test can read.
     #[derive(Clone, Default)]
-    struct Shared(Arc<Mutex<(Vec<u8>, usize)>>);
+    struct Recorded(Arc<Mutex<Vec<u8>>>);
 
-    impl Write for Shared {
+    impl Write for Recorded {
         fn write(&mut self, bytes: &[u8]) -> io::Result<usize> {
-            self.0.lock().unwrap().0.extend_from_slice(bytes);
+            self.0.lock().unwrap().extend_from_slice(bytes);
             Ok(bytes.len())
         }
         fn flush(&mut self) -> io::Result<()> {
-            self.0.lock().unwrap().1 += 1;
             Ok(())
         }
     }
 
-    #[test]
-    fn every_line_is_written_in_order_and_a_flush_waits_for_them() {
-        let (sender, receiver) = mpsc::channel();
-        let output = Shared::default();
-        let writer_output = output.clone();
-        let thread = std::thread::spawn(move || write_lines(receiver, writer_output));
-        let mut pipe = Pipe {
-            sender: sender.clone(),
-            pending: Vec::new(),
-        };
-        for i in 0..1000 {
-            writeln!(pipe, "line {i}").unwrap();
-            pipe.flush().unwrap();
+    impl Recorded {
+        fn text(&self) -> String {
+            String::from_utf8(self.0.lock().unwrap().clone()).unwrap()
         }
-        let (done, wait) = mpsc::sync_channel(1);
-        sender.send(Message::Flush(done)).unwrap();
-        wait.recv().unwrap();
-        let written = String::from_utf8(output.0.lock().unwrap().0.clone()).unwrap();
-        let expected: String = (0..1000).map(|i| format!("line {i}\n")).collect();
-        assert_eq!(written, expected);
-        drop((pipe, sender));
-        thread.join().unwrap();
     }
 
     #[test]
-    fn a_record_is_queued_only_when_env_logger_flushes_it() {
-        let (sender, receiver) = mpsc::channel();
-        let mut pipe = Pipe {
-            sender,
-            pending: Vec::new(),
-        };
-        pipe.write_all(b"half a ").unwrap();
-        pipe.write_all(b"line\n").unwrap();
-        assert!(receiver.try_recv().is_err());
-        pipe.flush().unwrap();
-        match receiver.try_recv() {
-            Ok(Message::Line(line)) => assert_eq!(line, b"half a line\n"),
-            _ => panic!("expected one whole line"),
+    fn lines_wait_in_the_buffer_until_written_out_in_order() {
+        let output = Recorded::default();
+        let shared = Shared::new(Box::new(output.clone()));
+        let mut pipe = Pipe(Arc::clone(&shared));
+        for i in 0..1000 {
+            writeln!(pipe, "line {i}").unwrap();
         }
+        assert_eq!(output.text(), "", "no write per line");
+        shared.write_out();
+        let expected: String = (0..1000).map(|i| format!("line {i}\n")).collect();
+        assert_eq!(output.text(), expected);
+        shared.write_out();
+        assert_eq!(output.text(), expected, "nothing is written twice");
+    }
+
+    #[test]
+    fn the_writer_thread_writes_within_the_interval_and_a_large_buffer_at_once() {
+        let output = Recorded::default();
+        let shared = Shared::new(Box::new(output.clone()));
+        let writer = Arc::clone(&shared);
+        std::thread::spawn(move || writer.write_periodically());
+        let mut pipe = Pipe(Arc::clone(&shared));
+        writeln!(pipe, "soon").unwrap();
+        let deadline = std::time::Instant::now() + Duration::from_secs(5);
+        while output.text().is_empty() && std::time::Instant::now() < deadline {
+            std::thread::sleep(Duration::from_millis(10));
+        }
+        assert_eq!(output.text(), "soon\n");
+        let burst = "x".repeat(WRITE_AT_BYTES);
+        pipe.write_all(burst.as_bytes()).unwrap();
+        while output.text().len() < burst.len() && std::time::Instant::now() < deadline {
+            std::thread::sleep(Duration::from_millis(1));
+        }
+        assert_eq!(output.text().len(), "soon\n".len() + burst.len());
     }
 }
