@@ -315,7 +315,13 @@ impl AccountService {
         form: UpdateForm,
     ) -> Result<Account, DomainError> {
         let target = self.fetch(caller, id)?;
-        let planned = plan_update(caller, &target, &form)?;
+        let planned = if form.password.is_some() {
+            // The password's strength estimate can take tens of milliseconds: off the worker.
+            let (caller, checked, form) = (caller.clone(), target.clone(), form.clone());
+            blocking(move || plan_update(&caller, &checked, &form)).await??
+        } else {
+            plan_update(caller, &target, &form)?
+        };
         let Some(password) = planned.password.as_ref() else {
             if planned.changes_nothing(&target) {
                 return Ok(target);
@@ -365,7 +371,12 @@ impl AccountService {
 
     pub async fn create(&self, caller: &Account, form: CreateForm) -> Result<Account, DomainError> {
         require_may_create(caller)?;
-        let plan = plan_create(&form, UnixTime::now())?;
+        let plan = if form.password.is_some() {
+            // As for an update: the strength estimate runs off the worker.
+            blocking(move || plan_create(&form, UnixTime::now())).await??
+        } else {
+            plan_create(&form, UnixTime::now())?
+        };
         if let Some(email) = &plan.email {
             if self
                 .store
