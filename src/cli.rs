@@ -93,7 +93,7 @@ pub struct KeyArgs {
     key: KeyFileArg,
 
     /// bcrypt cost for password hashes (4 to 31)
-    #[arg(long, env = "SWITCHBOARD_BCRYPT_COST", value_name = "N", default_value_t = 12,
+    #[arg(long, env = "SWITCHBOARD_BCRYPT_COST", value_name = "N", default_value_t = Config::DEFAULT_BCRYPT_COST,
           value_parser = clap::value_parser!(u32).range(4..=31))]
     bcrypt_cost: u32,
 }
@@ -112,7 +112,7 @@ pub struct ServeArgs {
         long,
         env = "SWITCHBOARD_LISTEN",
         value_name = "ADDR:PORT",
-        default_value = "127.0.0.1:8080",
+        default_value = Config::DEFAULT_LISTEN,
         value_parser = listen_address
     )]
     listen: String,

@@ -6,7 +6,7 @@ use std::time::Duration;
 use crate::domain::account::Email;
 use crate::domain::secret::Secret;
 use crate::domain::service::ThrottleLimits;
-use crate::store::{StorageLimit, SyncMode};
+use crate::store::{StorageLimit, StoreOptions, SyncMode};
 
 #[derive(Clone, Debug)]
 pub struct Config {
@@ -41,21 +41,23 @@ pub struct TlsFiles {
 
 impl Config {
     pub const DEFAULT_ADMIN_EMAIL: &'static str = "administrator@company.com";
+    pub const DEFAULT_LISTEN: &'static str = "127.0.0.1:8080";
+    pub const DEFAULT_BCRYPT_COST: u32 = 12;
 
     /// The defaults of the command line for a database at `db_path`.
     pub fn new(db_path: PathBuf) -> Config {
         Config {
             key_file: default_key_file(&db_path),
             db_path,
-            listen: "127.0.0.1:8080".into(),
+            listen: Self::DEFAULT_LISTEN.into(),
             admin_email: Email::parse(Self::DEFAULT_ADMIN_EMAIL)
                 .expect("the default email is valid"),
             admin_password: None,
-            bcrypt_cost: 12,
+            bcrypt_cost: Self::DEFAULT_BCRYPT_COST,
             workers: std::thread::available_parallelism().map_or(1, |n| n.get()),
             sync: SyncMode::Full,
             throttle: ThrottleLimits::default(),
-            busy_wait: Duration::from_secs(5),
+            busy_wait: StoreOptions::DEFAULT_BUSY_WAIT,
             storage_limit: None,
             tls: None,
         }

@@ -12,12 +12,12 @@ use crate::config::TlsFiles;
 pub fn server_config(files: &TlsFiles) -> Result<ServerConfig, String> {
     let chain = CertificateDer::pem_file_iter(&files.cert)
         .and_then(|certs| certs.collect::<Result<Vec<_>, _>>())
-        .map_err(|e| format!("cannot read the TLS certificate: {}", describe(&e)))?;
+        .map_err(|e| format!("cannot read the TLS certificate: {}", pem_problem(&e)))?;
     if chain.is_empty() {
         return Err("the TLS certificate file holds no certificate".into());
     }
     let key = PrivateKeyDer::from_pem_file(&files.key)
-        .map_err(|e| format!("cannot read the TLS key: {}", describe(&e)))?;
+        .map_err(|e| format!("cannot read the TLS key: {}", pem_problem(&e)))?;
     // Only ring is compiled in; naming the provider keeps the choice independent of what
     // other crates in the build enable.
     let provider = Arc::new(rustls::crypto::ring::default_provider());
@@ -29,7 +29,7 @@ pub fn server_config(files: &TlsFiles) -> Result<ServerConfig, String> {
         .map_err(|e| format!("the TLS certificate and key do not fit together: {e}"))
 }
 
-fn describe(error: &rustls::pki_types::pem::Error) -> String {
+fn pem_problem(error: &rustls::pki_types::pem::Error) -> String {
     use rustls::pki_types::pem::Error;
     match error {
         Error::Io(io) => io.kind().to_string(),

@@ -41,10 +41,10 @@ fn refuse_present_key(path: &Path) -> Result<(), String> {
 fn replace_key(config: &Config) -> Result<String, String> {
     let options = StoreOptions::new(config.db_path.clone(), SyncMode::Full);
     let checked = SqliteStore::check_existing(&options).map_err(|e| e.to_string())?;
-    let describe = |error: OpenError| error.to_string();
+    let message = |error: OpenError| error.to_string();
     // The server itself makes the key file of a database it may still set up.
-    if checked.key_check().map_err(describe)?.is_none()
-        && !checked.holds_accounts().map_err(describe)?
+    if checked.key_check().map_err(message)?.is_none()
+        && !checked.holds_accounts().map_err(message)?
     {
         return Err(
             "the database holds no accounts, so there is nothing to recover: start the server, \

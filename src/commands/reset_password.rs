@@ -43,7 +43,7 @@ pub fn reset_password(config: &Config, email: &str) -> Result<String, String> {
         .map_err(|e| format!("cannot start: {e}"))?;
     let account = runtime
         .block_on(service.reset_password(&email, password.text.expose()))
-        .map_err(|error| describe(&error))?;
+        .map_err(|error| refusal(&error))?;
     Ok(format!(
         "the password of {} is reset (the new one {}); its status is {}. Its AuthToken changed too.",
         email.as_str(),
@@ -52,7 +52,7 @@ pub fn reset_password(config: &Config, email: &str) -> Result<String, String> {
     ))
 }
 
-fn describe(error: &DomainError) -> String {
+fn refusal(error: &DomainError) -> String {
     use crate::domain::store::StoreError;
     match error {
         // The reason reads on from its subject: "is too short: use at least 12 characters".

@@ -252,7 +252,9 @@ impl UnixTime {
 pub const MAX_LEVEL: usize = 3;
 
 /// An account as stored, plus the one fact about its ancestors that its shown status needs.
-#[derive(Clone, Debug)]
+/// Its `Debug` leaves out the password hash and the token salt, from which (with the key file)
+/// the AuthToken derives.
+#[derive(Clone)]
 pub struct Account {
     pub sid: AccountSid,
     /// From the top-level account down to the parent; empty for a top-level account.
@@ -269,6 +271,23 @@ pub struct Account {
     pub token_salt: String,
     pub created: UnixTime,
     pub updated: UnixTime,
+}
+
+impl fmt::Debug for Account {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Account")
+            .field("sid", &self.sid)
+            .field("ancestors", &self.ancestors)
+            .field("email", &self.email)
+            .field("friendly_name", &self.friendly_name)
+            .field("role", &self.role)
+            .field("own_status", &self.own_status)
+            .field("ancestor_suspended", &self.ancestor_suspended)
+            .field("has_password", &self.password_hash.is_some())
+            .field("created", &self.created)
+            .field("updated", &self.updated)
+            .finish_non_exhaustive()
+    }
 }
 
 impl Account {
@@ -300,6 +319,27 @@ impl Account {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn an_account_printed_for_debugging_shows_no_hash_and_no_salt() {
+        let account = Account {
+            sid: AccountSid::random(),
+            ancestors: vec![],
+            email: None,
+            friendly_name: FriendlyName::parse("t").unwrap(),
+            role: Role::Developer,
+            own_status: Status::Active,
+            ancestor_suspended: false,
+            password_hash: Some("$2b$04$SENTINELHASH".into()),
+            token_salt: "SENTINELSALT".into(),
+            created: UnixTime(0),
+            updated: UnixTime(0),
+        };
+        for printed in [format!("{account:?}"), format!("{account:#?}")] {
+            assert!(printed.contains(account.sid.as_str()));
+            assert!(!printed.contains("SENTINEL"), "{printed}");
+        }
+    }
 
     #[test]
     fn sid_is_ac_and_32_lowercase_hex() {

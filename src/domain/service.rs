@@ -79,6 +79,20 @@ pub struct ListFilters {
     pub email: Option<Email>,
 }
 
+impl ListFilters {
+    fn parse(form: &ListForm) -> Result<ListFilters, DomainError> {
+        Ok(ListFilters {
+            friendly_name: form
+                .friendly_name
+                .as_deref()
+                .map(FriendlyName::parse)
+                .transpose()?,
+            status: form.status.as_deref().map(Status::parse).transpose()?,
+            email: form.email.as_deref().map(Email::parse).transpose()?,
+        })
+    }
+}
+
 /// Where another page starts: its number and, except for the first page, its token.
 #[derive(Clone, Debug, PartialEq)]
 pub struct PageLink {
@@ -414,48 +428,15 @@ impl AccountService {
 
     pub fn list(&self, caller: &Account, form: &ListForm) -> Result<Listing, DomainError> {
         require_active(caller)?;
-        let filters = ListFilters {
-            friendly_name: form
-                .friendly_name
-                .as_deref()
-                .map(FriendlyName::parse)
-                .transpose()?,
-            status: form.status.as_deref().map(Status::parse).transpose()?,
-            email: form.email.as_deref().map(Email::parse).transpose()?,
-        };
+        let filters = ListFilters::parse(form)?;
         let page_size = parse_page_size(form.page_size.as_deref())?;
-        let page = parse_page(form.page.as_deref())?;
         let token = form
             .page_token
             .as_deref()
             .map(PageToken::parse)
             .transpose()?;
-        let window = page_window(page, token.as_ref(), page_size)?;
-        let scope = match caller.role {
-            Role::Administrator if caller.level() < MAX_LEVEL => Scope::Subtree {
-                sid: caller.sid.clone(),
-                level: caller.level(),
-            },
-            _ => Scope::Itself(caller.sid.clone()),
-        };
-        let query = ListQuery {
-            scope,
-            friendly_name: filters.friendly_name.clone(),
-            status: filters.status,
-            email: filters.email.clone(),
-            position: match &token {
-                Some(token) if token.direction == Direction::After => {
-                    Position::After(token.cursor.clone())
-                }
-                Some(token) => Position::Before(token.cursor.clone()),
-                None => Position::Offset(window.start),
-            },
-            // One extra row going forwards tells whether a next page exists.
-            limit: match &token {
-                Some(token) if token.direction == Direction::Before => page_size,
-                _ => page_size + 1,
-            },
-        };
+        let window = page_window(parse_page(form.page.as_deref())?, token.as_ref(), page_size)?;
+        let query = list_query(caller, &filters, token.as_ref(), window, page_size);
         let (accounts, has_next) = self.read_page(query, page_size)?;
         let (previous, next) = links(window, &accounts, has_next);
         Ok(Listing {
@@ -575,6 +556,44 @@ fn counted_name(user: &str) -> String {
         Some(AccountKey::Sid(sid)) => sid.as_str().to_owned(),
         Some(AccountKey::Email(email)) => email.as_str().to_owned(),
         None => user.to_lowercase(),
+    }
+}
+
+/// An Administrator that may have sub-accounts lists its subtree; anyone else, itself.
+fn list_scope(caller: &Account) -> Scope {
+    match caller.role {
+        Role::Administrator if caller.level() < MAX_LEVEL => Scope::Subtree {
+            sid: caller.sid.clone(),
+            level: caller.level(),
+        },
+        _ => Scope::Itself(caller.sid.clone()),
+    }
+}
+
+fn list_query(
+    caller: &Account,
+    filters: &ListFilters,
+    token: Option<&PageToken>,
+    window: PageWindow,
+    page_size: usize,
+) -> ListQuery {
+    let position = match token {
+        Some(token) if token.direction == Direction::After => Position::After(token.cursor.clone()),
+        Some(token) => Position::Before(token.cursor.clone()),
+        None => Position::Offset(window.start),
+    };
+    // One extra row going forwards tells whether a next page exists.
+    let limit = match token {
+        Some(token) if token.direction == Direction::Before => page_size,
+        _ => page_size + 1,
+    };
+    ListQuery {
+        scope: list_scope(caller),
+        friendly_name: filters.friendly_name.clone(),
+        status: filters.status,
+        email: filters.email.clone(),
+        position,
+        limit,
     }
 }
 

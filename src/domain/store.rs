@@ -1,5 +1,5 @@
 //! The storage port: what the rules need from a database, and nothing about how it is done.
-//! `crate::store::sqlite` implements it; a PostgreSQL backend would implement the same traits.
+//! `crate::store::sqlite` implements it; the domain never names a store.
 
 use std::fmt;
 

@@ -4,7 +4,7 @@ use actix_web::body::MessageBody;
 use actix_web::http::header::{CACHE_CONTROL, CONTENT_TYPE, LOCATION};
 use actix_web::http::StatusCode;
 use actix_web::web::Bytes;
-use actix_web::{web, HttpRequest, HttpResponse, Route};
+use actix_web::{web, HttpRequest, HttpResponse};
 
 use super::auth;
 use super::error::{error_response, Failure};
@@ -149,25 +149,4 @@ fn ok_with_secrets(
 
 fn respond(format: Format, result: Result<HttpResponse, Failure>) -> HttpResponse {
     result.unwrap_or_else(|failure| error_response(format, &failure))
-}
-
-/// The handler for any other method on a resource that answers only `allow`. Accounts are
-/// closed, never deleted, so DELETE is among them.
-pub fn method_not_allowed(allow: &'static str) -> Route {
-    web::to(move |req: HttpRequest| async move {
-        error_response(Format::of(&req), &Failure::MethodNotAllowed { allow })
-    })
-}
-
-pub async fn no_route(req: HttpRequest) -> HttpResponse {
-    error_response(Format::of(&req), &Failure::NoRoute)
-}
-
-pub async fn health(service: Service) -> HttpResponse {
-    match service.health() {
-        Ok(()) => HttpResponse::Ok()
-            .insert_header((CONTENT_TYPE, Format::Json.content_type()))
-            .body("{\"status\":\"ok\"}"),
-        Err(error) => error_response(Format::Json, &Failure::Domain(error)),
-    }
 }

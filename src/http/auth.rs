@@ -6,7 +6,7 @@ use actix_web::http::header::AUTHORIZATION;
 use actix_web::HttpRequest;
 use base64::Engine;
 
-use super::security::escape;
+use super::security::log_safe;
 use crate::domain::account::{Account, AccountSid, Email};
 use crate::domain::error::DomainError;
 use crate::domain::service::AccountService;
@@ -85,7 +85,7 @@ fn log_refusal(refused: &DomainError, who: &str, from: IpAddr) {
 /// into the wrong field, so it is not written down.
 fn loggable_user(user: &str) -> String {
     if AccountSid::parse(user).is_some() || Email::parse(user).is_ok() {
-        escape(user, 128)
+        log_safe(user, 128)
     } else {
         "(not a Sid or an email address)".to_owned()
     }

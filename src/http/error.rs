@@ -35,7 +35,7 @@ impl From<DomainError> for Failure {
 }
 
 /// (HTTP status, contract code, message). Messages never carry a cause: that goes to the log.
-fn describe(failure: &Failure) -> (StatusCode, u32, String) {
+fn classify(failure: &Failure) -> (StatusCode, u32, String) {
     use DomainError as D;
     let fixed = |status: StatusCode, code: u32, message: &str| (status, code, message.to_owned());
     match failure {
@@ -138,7 +138,7 @@ fn malformed_message(malformed: &Malformed) -> String {
 }
 
 pub fn error_response(format: Format, failure: &Failure) -> HttpResponse {
-    let (status, code, message) = describe(failure);
+    let (status, code, message) = classify(failure);
     match failure {
         Failure::Domain(
             DomainError::Store(StoreError::Failed(cause)) | DomainError::Internal(cause),

@@ -12,7 +12,7 @@ use crate::domain::account::{Account, UnixTime};
 use crate::domain::service::{ListFilters, Listing, PageLink};
 
 pub const API_ROOT: &str = "/restcomm";
-pub const VERSION: &str = "2012-04-24";
+pub const API_VERSION: &str = "2012-04-24";
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Format {
@@ -93,7 +93,7 @@ fn two_digits(out: &mut Vec<u8>, value: u32) {
 
 /// The account's URI relative to the `/restcomm` root.
 pub fn account_uri(sid: &str, format: Format) -> String {
-    format!("/{VERSION}/Accounts/{sid}{}", format.suffix())
+    format!("/{API_VERSION}/Accounts/{sid}{}", format.suffix())
 }
 
 /// Restcomm's ten, in order: (XML element, path below the account).
@@ -168,7 +168,7 @@ fn account_json(out: &mut Vec<u8>, account: &Account, token: &str) {
             "\",\"auth_token\":\"",
             token,
             "\",\"uri\":\"/",
-            VERSION,
+            API_VERSION,
             "/Accounts/",
             sid,
             ".json\",\"subresource_uris\":{",
@@ -183,7 +183,7 @@ fn account_json(out: &mut Vec<u8>, account: &Account, token: &str) {
                 "\"",
                 key,
                 "\":\"/",
-                VERSION,
+                API_VERSION,
                 "/Accounts/",
                 sid,
                 "/",
@@ -232,7 +232,7 @@ fn account_xml(out: &mut String, account: &Account, token: &str) {
     element(out, "Uri", &account_uri(sid, Format::Xml));
     out.push_str("<SubresourceUris>");
     for (name, path) in SUBRESOURCES {
-        element(out, name, &format!("/{VERSION}/Accounts/{sid}/{path}"));
+        element(out, name, &format!("/{API_VERSION}/Accounts/{sid}/{path}"));
     }
     out.push_str("</SubresourceUris></Account>");
 }
@@ -315,7 +315,7 @@ pub fn list_body(format: Format, listing: &Listing, token: impl Fn(&Account) -> 
             ];
             out.push_str("<Accounts");
             for (name, value) in attributes {
-                let _ = write!(out, " {name}=\"{}\"", escape(&value));
+                let _ = write!(out, " {name}=\"{}\"", escape_xml(&value));
             }
             out.push('>');
             for account in &listing.accounts {
@@ -331,7 +331,7 @@ pub fn list_body(format: Format, listing: &Listing, token: impl Fn(&Account) -> 
 /// A page's URI, keeping the filters and the page size so that following it lists the same
 /// thing; pages after the first carry the token that makes them as cheap as the first.
 fn page_uri(format: Format, filters: &ListFilters, page_size: usize, link: &PageLink) -> String {
-    let mut uri = format!("/{VERSION}/Accounts{}?", format.suffix());
+    let mut uri = format!("/{API_VERSION}/Accounts{}?", format.suffix());
     let filters = [
         (
             "FriendlyName",
@@ -395,14 +395,14 @@ fn element(out: &mut String, name: &str, value: &str) {
     if value.is_empty() {
         let _ = write!(out, "<{name}/>");
     } else {
-        let _ = write!(out, "<{name}>{}</{name}>", escape(value));
+        let _ = write!(out, "<{name}>{}</{name}>", escape_xml(value));
     }
 }
 
 /// Markup escaped, and every character that XML 1.0 cannot carry at all (most controls,
 /// U+FFFE, U+FFFF) replaced by U+FFFD: whatever a message ends up holding, the answer stays
 /// well-formed.
-fn escape(text: &str) -> String {
+fn escape_xml(text: &str) -> String {
     let mut out = String::with_capacity(text.len());
     for c in text.chars() {
         match c {
@@ -458,13 +458,13 @@ mod tests {
 
     #[test]
     fn xml_escapes_markup() {
-        assert_eq!(escape("a<b>&\"c'"), "a&lt;b&gt;&amp;&quot;c&apos;");
+        assert_eq!(escape_xml("a<b>&\"c'"), "a&lt;b&gt;&amp;&quot;c&apos;");
     }
 
     #[test]
     fn xml_replaces_what_it_cannot_carry() {
         assert_eq!(
-            escape("a\u{1}b\u{FFFE}c\u{FFFF}d\te\u{10FFFF}"),
+            escape_xml("a\u{1}b\u{FFFE}c\u{FFFF}d\te\u{10FFFF}"),
             "a\u{FFFD}b\u{FFFD}c\u{FFFD}d\te\u{10FFFF}"
         );
     }

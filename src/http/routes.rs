@@ -2,7 +2,8 @@
 
 use actix_web::{guard, web, Route};
 
-use super::{accounts, console, openapi};
+use super::fallback::{method_not_allowed, no_route};
+use super::{accounts, console, health, openapi};
 
 /// The API versions served. Twilio's own (`2010-04-01`) is an alias of Restcomm's, so that a
 /// Twilio helper library works by changing its base URL alone.
@@ -11,28 +12,28 @@ const API_VERSIONS: [&str; 2] = ["/restcomm/2012-04-24", "/restcomm/2010-04-01"]
 pub fn configure(cfg: &mut web::ServiceConfig) {
     cfg.service(
         web::resource("/health")
-            .route(readable().to(accounts::health))
-            .default_service(accounts::method_not_allowed("GET, HEAD")),
+            .route(readable().to(health::health))
+            .default_service(method_not_allowed("GET, HEAD")),
     )
     .service(
         web::resource("/openapi.json")
             .route(readable().to(openapi::description))
-            .default_service(accounts::method_not_allowed("GET, HEAD")),
+            .default_service(method_not_allowed("GET, HEAD")),
     )
     .service(
         web::resource(["/", "/console"])
             .route(readable().to(console::to_console))
-            .default_service(accounts::method_not_allowed("GET, HEAD")),
+            .default_service(method_not_allowed("GET, HEAD")),
     )
     .service(
         web::resource(["/console/", "/console/{file}"])
             .route(readable().to(console::asset))
-            .default_service(accounts::method_not_allowed("GET, HEAD")),
+            .default_service(method_not_allowed("GET, HEAD")),
     );
     for version in API_VERSIONS {
         cfg.service(accounts_api(version));
     }
-    cfg.default_service(web::to(accounts::no_route));
+    cfg.default_service(web::to(no_route));
 }
 
 fn accounts_api(version: &str) -> actix_web::Scope {
@@ -41,14 +42,14 @@ fn accounts_api(version: &str) -> actix_web::Scope {
             web::resource(["/Accounts", "/Accounts.json"])
                 .route(readable().to(accounts::list))
                 .route(web::post().to(accounts::create))
-                .default_service(accounts::method_not_allowed("GET, HEAD, POST")),
+                .default_service(method_not_allowed("GET, HEAD, POST")),
         )
         .service(
             web::resource(["/Accounts/{id}", "/Accounts.json/{id}"])
                 .route(readable().to(accounts::fetch))
                 .route(web::post().to(accounts::update))
                 .route(web::put().to(accounts::update))
-                .default_service(accounts::method_not_allowed("GET, HEAD, POST, PUT")),
+                .default_service(method_not_allowed("GET, HEAD, POST, PUT")),
         )
 }
 

@@ -39,8 +39,8 @@ pub async fn access_log(
     let peer = req
         .peer_addr()
         .map_or_else(|| "-".to_owned(), |addr| addr.ip().to_string());
-    let method = escape(req.method().as_str(), 16);
-    let path = escape(req.path(), 256);
+    let method = log_safe(req.method().as_str(), 16);
+    let path = log_safe(req.path(), 256);
     let response = next.call(req).await?;
     log::info!(
         target: "switchboard::access",
@@ -53,7 +53,7 @@ pub async fn access_log(
 
 /// Makes a client-supplied value safe for a one-line log: control characters (CR and LF among
 /// them), quotes and backslashes are escaped, and overlong values are cut at `max` characters.
-pub fn escape(value: &str, max: usize) -> String {
+pub fn log_safe(value: &str, max: usize) -> String {
     let mut escaped = String::with_capacity(value.len().min(max));
     for (count, c) in value.chars().enumerate() {
         if count == max {
@@ -77,15 +77,18 @@ mod tests {
     use super::*;
 
     #[test]
-    fn escape_keeps_a_value_on_one_line() {
-        assert_eq!(escape("a\r\nb", 64), "a\\r\\nb");
-        assert_eq!(escape("x\"y\\z\u{0}\u{7f}", 64), "x\\\"y\\\\z\\u{0}\\u{7f}");
-        assert_eq!(escape("héllo", 64), "héllo");
+    fn log_safe_keeps_a_value_on_one_line() {
+        assert_eq!(log_safe("a\r\nb", 64), "a\\r\\nb");
+        assert_eq!(
+            log_safe("x\"y\\z\u{0}\u{7f}", 64),
+            "x\\\"y\\\\z\\u{0}\\u{7f}"
+        );
+        assert_eq!(log_safe("héllo", 64), "héllo");
     }
 
     #[test]
-    fn escape_cuts_long_values() {
-        assert_eq!(escape("abcdef", 3), "abc...");
-        assert_eq!(escape("abc", 3), "abc");
+    fn log_safe_cuts_long_values() {
+        assert_eq!(log_safe("abcdef", 3), "abc...");
+        assert_eq!(log_safe("abc", 3), "abc");
     }
 }

@@ -7,7 +7,7 @@ use std::path::Path;
 use rusqlite::{Connection, OpenFlags};
 
 use super::migrate::latest_version;
-use super::sqlite::{OpenError, SqliteStore, StoreOptions, SyncMode};
+use super::sqlite::{sqlite_cause, OpenError, SqliteStore, StoreOptions, SyncMode};
 
 /// What a finished copy holds.
 #[derive(Debug)]
@@ -27,7 +27,7 @@ pub fn copy_database(source: &Path, target: &Path) -> Result<CopySummary, OpenEr
     checked
         .connection()
         .execute("VACUUM INTO ?1", [target_name])
-        .map_err(|error| OpenError::Other(format!("the copy failed: {}", describe(&error))))?;
+        .map_err(|error| OpenError::Other(format!("the copy failed: {}", sqlite_cause(&error))))?;
     verify_copy(target)
 }
 
@@ -37,7 +37,7 @@ fn verify_copy(target: &Path) -> Result<CopySummary, OpenError> {
     let fail = |error: rusqlite::Error| {
         OpenError::Other(format!(
             "the copy cannot be read back: {}",
-            describe(&error)
+            sqlite_cause(&error)
         ))
     };
     let copy = Connection::open_with_flags(target, flags).map_err(fail)?;
@@ -66,11 +66,4 @@ fn verify_copy(target: &Path) -> Result<CopySummary, OpenError> {
         accounts: u64::try_from(accounts).unwrap_or(0),
         schema_version,
     })
-}
-
-fn describe(error: &rusqlite::Error) -> String {
-    match error {
-        rusqlite::Error::SqliteFailure(failure, _) => format!("sqlite error {:?}", failure.code),
-        _ => "sqlite error".to_owned(),
-    }
 }

@@ -1,4 +1,5 @@
-//! The SQLite adapter: all the SQL of the project, behind the domain's storage traits.
+//! The stores: every line of SQL in the project, behind the domain's storage traits. There is
+//! one store today, SQLite (`sqlite.rs`, with its writer, migrations, lock, backup and check).
 
 mod backup;
 mod check;

@@ -17,6 +17,7 @@ use rusqlite::{Connection, ErrorCode, OpenFlags, Row, ToSql};
 use super::migrate::{migrate, MigrateError};
 use super::writer::Writer;
 use crate::domain::account::{Account, AccountSid, Email, FriendlyName, Role, Status, UnixTime};
+use crate::domain::paging::MAX_PAGE_SIZE;
 use crate::domain::store::{
     AccountKey, AccountRead, AccountWrite, Cursor, ListQuery, Listed, Position, Scope, Store,
     StoreError, WriteJob, WriteReply,
@@ -52,12 +53,15 @@ pub struct StoreOptions {
 }
 
 impl StoreOptions {
+    /// Long enough for any write of this server to finish; short enough to answer 503 soon.
+    pub const DEFAULT_BUSY_WAIT: Duration = Duration::from_secs(5);
+
     pub fn new(path: PathBuf, sync: SyncMode) -> StoreOptions {
         StoreOptions {
             path,
             sync,
             readers: 1,
-            busy_wait: Duration::from_secs(5),
+            busy_wait: Self::DEFAULT_BUSY_WAIT,
             storage_limit: None,
         }
     }
@@ -150,7 +154,7 @@ pub(super) fn open_error(error: rusqlite::Error) -> OpenError {
         Some(ErrorCode::ReadOnly | ErrorCode::CannotOpen | ErrorCode::PermissionDenied) => {
             OpenError::Unwritable
         }
-        _ => OpenError::Other(describe(&error)),
+        _ => OpenError::Other(sqlite_cause(&error)),
     }
 }
 
@@ -409,7 +413,7 @@ fn open_checked(path: &Path) -> Result<Connection, OpenError> {
     {
         return Err(OpenError::Unwritable);
     }
-    conn.busy_timeout(Duration::from_secs(5))
+    conn.busy_timeout(StoreOptions::DEFAULT_BUSY_WAIT)
         .map_err(open_error)?;
     recognise(&conn)?;
     Ok(conn)
@@ -813,7 +817,7 @@ fn list(conn: &Connection, query: &ListQuery) -> Result<Vec<Listed>, StoreError>
     }
     let mut statement = conn.prepare_cached(list_sql(shape))?;
     let mut rows = statement.query(params.as_slice())?;
-    let mut accounts = Vec::with_capacity(query.limit.min(1001));
+    let mut accounts = Vec::with_capacity(query.limit.min(MAX_PAGE_SIZE + 1));
     while let Some(row) = rows.next()? {
         let account = account_from_row(row)?;
         let cursor = Cursor {
@@ -877,7 +881,7 @@ fn sqlite_code(error: &rusqlite::Error) -> Option<ErrorCode> {
 }
 
 /// A description for the log that holds neither SQL nor a path.
-fn describe(error: &rusqlite::Error) -> String {
+pub(super) fn sqlite_cause(error: &rusqlite::Error) -> String {
     match error {
         rusqlite::Error::SqliteFailure(failure, _) => {
             format!(
@@ -901,9 +905,9 @@ impl From<rusqlite::Error> for StoreError {
                 {
                     StoreError::Duplicate
                 }
-                _ => StoreError::Failed(describe(&error)),
+                _ => StoreError::Failed(sqlite_cause(&error)),
             },
-            other => StoreError::Failed(describe(&other)),
+            other => StoreError::Failed(sqlite_cause(&other)),
         }
     }
 }

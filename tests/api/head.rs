@@ -3,7 +3,6 @@
 
 use std::time::Duration;
 
-use base64::Engine;
 use reqwest::blocking::{Client, Response};
 use reqwest::header::HeaderMap;
 
@@ -25,8 +24,7 @@ fn send(
 ) -> Response {
     let mut request = client().request(method, format!("http://{}{path}", app.address));
     if let Some((user, secret)) = user {
-        let encoded = base64::engine::general_purpose::STANDARD.encode(format!("{user}:{secret}"));
-        request = request.header("Authorization", format!("Basic {encoded}"));
+        request = request.header("Authorization", basic(user, secret));
     }
     request.send().expect("the server answers")
 }

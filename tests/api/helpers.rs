@@ -29,6 +29,12 @@ impl Auth {
     }
 }
 
+/// The `Authorization` value of HTTP Basic credentials.
+pub fn basic(user: &str, secret: &str) -> String {
+    let encoded = base64::engine::general_purpose::STANDARD.encode(format!("{user}:{secret}"));
+    format!("Basic {encoded}")
+}
+
 /// An account made through the API, with everything needed to act as it.
 #[derive(Clone, Debug)]
 pub struct Member {
@@ -214,9 +220,7 @@ impl TestApp {
         match auth {
             Auth::None => {}
             Auth::Basic(user, secret) => {
-                let encoded =
-                    base64::engine::general_purpose::STANDARD.encode(format!("{user}:{secret}"));
-                request = request.header("Authorization", format!("Basic {encoded}"));
+                request = request.header("Authorization", basic(user, secret))
             }
             Auth::Raw(value) => request = request.header("Authorization", value.as_str()),
         }

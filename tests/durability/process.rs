@@ -7,7 +7,6 @@ use std::process::{Command, ExitStatus, Output};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, SystemTime};
 
-use base64::Engine;
 use serde_json::Value;
 
 use crate::binary::{self, Running};
@@ -62,10 +61,7 @@ pub fn client() -> reqwest::blocking::Client {
         .unwrap()
 }
 
-pub fn basic(user: &str, secret: &str) -> String {
-    let encoded = base64::engine::general_purpose::STANDARD.encode(format!("{user}:{secret}"));
-    format!("Basic {encoded}")
-}
+pub use crate::helpers::basic;
 
 impl Server {
     pub fn pid(&self) -> i32 {

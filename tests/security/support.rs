@@ -4,7 +4,6 @@ use std::io::{Read, Write};
 use std::net::{IpAddr, SocketAddr, TcpStream};
 use std::time::Duration;
 
-use base64::Engine;
 use serde_json::Value;
 
 use crate::helpers::*;
@@ -110,10 +109,7 @@ pub fn get_outside_api(app: &TestApp, path: &str) -> Reply {
     }
 }
 
-pub fn basic(user: &str, secret: &str) -> String {
-    let encoded = base64::engine::general_purpose::STANDARD.encode(format!("{user}:{secret}"));
-    format!("Basic {encoded}")
-}
+pub use crate::helpers::basic;
 
 /// Sends raw bytes and returns everything the server answers before it closes the connection
 /// or falls silent for `wait`.
