@@ -7,7 +7,7 @@ mod binary;
 use std::path::Path;
 use std::process::Command;
 
-use binary::{mode, with_usual_umask, BIN};
+use binary::{file_names, mode, with_usual_umask, BIN};
 
 /// A running server process, killed when dropped.
 struct Server {
@@ -367,16 +367,6 @@ fn every_file_of_the_installation_is_readable_and_writable_by_its_owner_only() {
     assert_eq!(mode(&dir.path().join("copy.db")), 0o600, "the backup");
 }
 
-/// The names in `dir`, sorted.
-fn files(dir: &Path) -> Vec<String> {
-    let mut names: Vec<String> = std::fs::read_dir(dir)
-        .unwrap()
-        .map(|entry| entry.unwrap().file_name().to_string_lossy().into_owned())
-        .collect();
-    names.sort();
-    names
-}
-
 /// Runs a start that must be refused; returns its one line of stderr.
 fn refused(mut command: Command) -> String {
     let output = command.output().unwrap();
@@ -397,7 +387,7 @@ fn a_refused_first_start_leaves_no_file_behind() {
         taken.local_addr().unwrap().to_string(),
     );
     assert!(refused(busy).contains("cannot listen"));
-    assert_eq!(files(dir.path()), Vec::<String>::new(), "busy port");
+    assert_eq!(file_names(dir.path()), Vec::<String>::new(), "busy port");
 
     let mut short = command(dir.path());
     short.env("SWITCHBOARD_ADMIN_PASSWORD", "short one");
@@ -408,14 +398,18 @@ fn a_refused_first_start_leaves_no_file_behind() {
     );
     assert!(!line.contains("short one"), "{line}");
     assert_eq!(
-        files(dir.path()),
+        file_names(dir.path()),
         Vec::<String>::new(),
         "bad first password"
     );
 
     std::fs::write(dir.path().join("switchboard.db.key"), "not a key\n").unwrap();
     assert!(refused(command(dir.path())).contains("not a valid Switchboard key"));
-    assert_eq!(files(dir.path()), ["switchboard.db.key"], "bad key file");
+    assert_eq!(
+        file_names(dir.path()),
+        ["switchboard.db.key"],
+        "bad key file"
+    );
 }
 
 #[test]
@@ -432,7 +426,7 @@ fn a_database_in_a_missing_folder_is_refused_naming_the_folder() {
         )),
         "{line}"
     );
-    assert_eq!(files(dir.path()), Vec::<String>::new());
+    assert_eq!(file_names(dir.path()), Vec::<String>::new());
 }
 
 #[test]
@@ -451,7 +445,7 @@ fn a_listen_value_without_an_address_or_a_port_is_refused_naming_the_expected_fo
             "{line}"
         );
     }
-    assert_eq!(files(dir.path()), Vec::<String>::new());
+    assert_eq!(file_names(dir.path()), Vec::<String>::new());
 }
 
 #[test]

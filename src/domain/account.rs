@@ -291,6 +291,24 @@ impl fmt::Debug for Account {
 }
 
 impl Account {
+    /// A top-level Developer for the unit tests, with the given password hash.
+    #[cfg(test)]
+    pub(crate) fn sample(password_hash: Option<String>) -> Account {
+        Account {
+            sid: AccountSid::random(),
+            ancestors: vec![],
+            email: None,
+            friendly_name: FriendlyName::parse("t").expect("a valid name"),
+            role: Role::Developer,
+            own_status: Status::Active,
+            ancestor_suspended: false,
+            password_hash,
+            token_salt: hex::encode(super::random_bytes::<16>()),
+            created: UnixTime(0),
+            updated: UnixTime(0),
+        }
+    }
+
     /// The status as shown by GET, list and authentication: `closed` is final, and a suspended
     /// ancestor hides every other status without overwriting it.
     pub fn status(&self) -> Status {
@@ -322,19 +340,8 @@ mod tests {
 
     #[test]
     fn an_account_printed_for_debugging_shows_no_hash_and_no_salt() {
-        let account = Account {
-            sid: AccountSid::random(),
-            ancestors: vec![],
-            email: None,
-            friendly_name: FriendlyName::parse("t").unwrap(),
-            role: Role::Developer,
-            own_status: Status::Active,
-            ancestor_suspended: false,
-            password_hash: Some("$2b$04$SENTINELHASH".into()),
-            token_salt: "SENTINELSALT".into(),
-            created: UnixTime(0),
-            updated: UnixTime(0),
-        };
+        let mut account = Account::sample(Some("$2b$04$SENTINELHASH".into()));
+        account.token_salt = "SENTINELSALT".into();
         for printed in [format!("{account:?}"), format!("{account:#?}")] {
             assert!(printed.contains(account.sid.as_str()));
             assert!(!printed.contains("SENTINEL"), "{printed}");

@@ -452,22 +452,10 @@ impl VerifiedCache {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::domain::account::{FriendlyName, Role, Status, UnixTime};
+    use crate::domain::account::FriendlyName;
 
     fn account(hash: Option<String>) -> Account {
-        Account {
-            sid: AccountSid::random(),
-            ancestors: vec![],
-            email: None,
-            friendly_name: FriendlyName::parse("t").unwrap(),
-            role: Role::Developer,
-            own_status: Status::Active,
-            ancestor_suspended: false,
-            password_hash: hash,
-            token_salt: Credentials::new_token_salt(),
-            created: UnixTime(0),
-            updated: UnixTime(0),
-        }
+        Account::sample(hash)
     }
 
     #[test]

@@ -28,9 +28,19 @@ fn walk(app: &TestApp, first: &str) -> (Vec<Value>, usize) {
 #[test]
 fn next_page_uri_visits_each_account_once_in_creation_order() {
     let app = spawn_app();
+    let created = administrator_and_children(&app, "Paged", 230);
+    let (listed, pages) = walk(&app, "/Accounts.json?PageSize=7");
+    assert_eq!(sids(&listed), sids(&created));
+    assert_eq!(pages, 231_usize.div_ceil(7));
+    let distinct: HashSet<&str> = listed.iter().map(|a| a["sid"].as_str().unwrap()).collect();
+    assert_eq!(distinct.len(), 231);
+}
+
+/// The administrator, then `count` API-only children named `{prefix} {n}`, as created.
+fn administrator_and_children(app: &TestApp, prefix: &str, count: usize) -> Vec<Value> {
     let mut created = vec![app.fetch(&app.admin_auth(), &app.admin.sid)];
-    for n in 0..230 {
-        let name = format!("Paged {n}");
+    for n in 0..count {
+        let name = format!("{prefix} {n}");
         let reply = app.post(
             "/Accounts.json",
             &app.admin_auth(),
@@ -39,11 +49,7 @@ fn next_page_uri_visits_each_account_once_in_creation_order() {
         assert_eq!(reply.status, 201, "{}", reply.body);
         created.push(reply.json());
     }
-    let (listed, pages) = walk(&app, "/Accounts.json?PageSize=7");
-    assert_eq!(sids(&listed), sids(&created));
-    assert_eq!(pages, 231_usize.div_ceil(7));
-    let distinct: HashSet<&str> = listed.iter().map(|a| a["sid"].as_str().unwrap()).collect();
-    assert_eq!(distinct.len(), 231);
+    created
 }
 
 fn sids(accounts: &[Value]) -> Vec<&str> {
@@ -58,17 +64,7 @@ fn sids(accounts: &[Value]) -> Vec<&str> {
 #[test]
 fn accounts_made_within_one_second_list_in_the_order_they_were_made() {
     let app = spawn_app();
-    let mut created = vec![app.fetch(&app.admin_auth(), &app.admin.sid)];
-    for n in 0..12 {
-        let name = format!("Quick {n}");
-        let reply = app.post(
-            "/Accounts.json",
-            &app.admin_auth(),
-            &[("FriendlyName", &name)],
-        );
-        assert_eq!(reply.status, 201, "{}", reply.body);
-        created.push(reply.json());
-    }
+    let created = administrator_and_children(&app, "Quick", 12);
     let seconds: HashSet<&str> = created[1..]
         .iter()
         .map(|a| a["date_created"].as_str().unwrap())

@@ -12,15 +12,6 @@ fn check(db: &Path) -> Output {
     run(command, None)
 }
 
-fn names(dir: &Path) -> Vec<String> {
-    let mut names: Vec<String> = std::fs::read_dir(dir)
-        .unwrap()
-        .map(|entry| entry.unwrap().file_name().to_string_lossy().into_owned())
-        .collect();
-    names.sort();
-    names
-}
-
 /// Overwrites the page of the index `accounts_by_branch`: nothing a start reads, and nothing
 /// the first administrator's sign-in reads.
 fn damage_an_index_page(db: &Path) {
@@ -52,7 +43,7 @@ fn damage_an_index_page(db: &Path) {
 fn an_intact_database_passes_with_the_server_stopped_and_nothing_is_written() {
     let dir = tempfile::tempdir().unwrap();
     let db = installation(dir.path());
-    let before = (snapshot(&db), names(dir.path()));
+    let before = (snapshot(&db), file_names(dir.path()));
     let output = check(&db);
     assert!(output.status.success(), "{output:?}");
     let said = String::from_utf8_lossy(&output.stdout);
@@ -61,7 +52,7 @@ fn an_intact_database_passes_with_the_server_stopped_and_nothing_is_written() {
         said.contains("intact") && said.contains("1 account,"),
         "{said}"
     );
-    assert_eq!((snapshot(&db), names(dir.path())), before);
+    assert_eq!((snapshot(&db), file_names(dir.path())), before);
 }
 
 #[test]
@@ -115,7 +106,7 @@ fn check_refuses_a_missing_database_or_folder_and_creates_neither() {
         stderr.contains("the database folder") && stderr.contains("nowhere"),
         "{stderr}"
     );
-    assert_eq!(names(dir.path()), Vec::<String>::new());
+    assert_eq!(file_names(dir.path()), Vec::<String>::new());
 }
 
 /// The start reads what it needs whatever the file's size: at a million accounts, from the

@@ -10,7 +10,7 @@ use std::time::{Duration, SystemTime};
 use serde_json::Value;
 
 use crate::binary::{self, Running};
-pub use crate::binary::{run, PROCESS_DEADLINE};
+pub use crate::binary::{file_names, run, PROCESS_DEADLINE};
 use crate::helpers::{encode_form, ADMIN_EMAIL, ADMIN_PASSWORD, BASE};
 
 /// The binary with test settings and a clean environment, on the database `db`.
