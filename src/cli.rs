@@ -9,6 +9,7 @@ use clap::{Args, Parser, Subcommand};
 use crate::config::{default_key_file, Config, TlsFiles};
 use crate::domain::account::Email;
 use crate::domain::secret::Secret;
+use crate::http::client::TrustedProxies;
 use crate::store::SyncMode;
 
 const SERVE_AFTER_HELP: &str = "Environment only (never a flag, so it stays out of `ps`):\n  \
@@ -152,6 +153,18 @@ pub struct ServeArgs {
         requires = "tls_cert"
     )]
     tls_key: Option<PathBuf>,
+
+    /// Reverse proxies to believe: a request from one of these ranges is attributed (in
+    /// throttling and the logs) to the rightmost X-Forwarded-For address that is not itself a
+    /// trusted proxy; from any other peer, X-Forwarded-For is ignored. Never 0.0.0.0/0
+    /// [default: none]
+    #[arg(
+        long,
+        env = "SWITCHBOARD_TRUSTED_PROXY",
+        value_name = "CIDR[,CIDR...]",
+        value_parser = TrustedProxies::parse
+    )]
+    trusted_proxy: Option<TrustedProxies>,
 }
 
 /// What the executable was asked to do, its flags already folded into a [`Config`].
@@ -255,6 +268,7 @@ fn serve_config(config: &mut Config, args: ServeArgs) -> Result<Task, String> {
     if let (Some(cert), Some(key)) = (args.tls_cert, args.tls_key) {
         config.tls = Some(TlsFiles { cert, key });
     }
+    config.trusted_proxies = args.trusted_proxy.unwrap_or_default();
     Ok(Task::Serve)
 }
 
@@ -351,6 +365,8 @@ mod tests {
             &["check", "--tls-cert", "c.pem"],
             &["--listen", "127.0.0.1:9", "backup", "copy.db"],
             &["--workers", "2", "serve"],
+            &["backup", "copy.db", "--trusted-proxy", "10.0.0.1"],
+            &["--trusted-proxy", "10.0.0.1", "check"],
         ] {
             assert!(parse(args).is_err(), "{args:?}");
         }
@@ -384,6 +400,22 @@ mod tests {
     }
 
     #[test]
+    fn trusted_proxies_are_parsed_before_serving_and_default_to_none() {
+        assert_eq!(task(&[]).1.trusted_proxies, TrustedProxies::default());
+        let (_, config) = task(&["--trusted-proxy", "10.0.0.0/8, ::1"]);
+        assert_eq!(config.trusted_proxies.to_string(), "10.0.0.0/8,::1/128");
+        let (_, config) = task(&["serve", "--trusted-proxy", "127.0.0.1"]);
+        assert_eq!(config.trusted_proxies.to_string(), "127.0.0.1/32");
+        let error = parse(&["--trusted-proxy", "10.0.0.0/8,10.0.0.300"])
+            .unwrap_err()
+            .to_string();
+        assert!(
+            error.contains("--trusted-proxy") && error.contains("'10.0.0.300'"),
+            "{error}"
+        );
+    }
+
+    #[test]
     fn each_help_lists_only_the_flags_of_its_command() {
         let mut cli = Cli::command();
         let serve = cli.render_long_help().to_string();
@@ -393,6 +425,8 @@ mod tests {
             "--key-file",
             "--tls-cert",
             "SWITCHBOARD_LISTEN",
+            "--trusted-proxy",
+            "SWITCHBOARD_TRUSTED_PROXY",
         ] {
             assert!(serve.contains(flag), "switchboard --help lacks {flag}");
         }
@@ -413,6 +447,7 @@ mod tests {
             "--tls-cert",
             "--admin-email",
             "--sync",
+            "--trusted-proxy",
         ] {
             assert!(!backup.contains(flag), "backup --help lists {flag}");
             assert!(!reset.contains(flag), "reset-password --help lists {flag}");

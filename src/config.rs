@@ -6,6 +6,7 @@ use std::time::Duration;
 use crate::domain::account::Email;
 use crate::domain::secret::Secret;
 use crate::domain::service::ThrottleLimits;
+use crate::http::client::TrustedProxies;
 use crate::store::{StorageLimit, StoreOptions, SyncMode};
 
 #[derive(Clone, Debug)]
@@ -30,6 +31,8 @@ pub struct Config {
     pub storage_limit: Option<StorageLimit>,
     /// PEM files to serve HTTPS with; `None` serves plain HTTP.
     pub tls: Option<TlsFiles>,
+    /// Peers whose `X-Forwarded-For` names the client; none by default.
+    pub trusted_proxies: TrustedProxies,
 }
 
 #[derive(Clone, Debug)]
@@ -60,6 +63,7 @@ impl Config {
             busy_wait: StoreOptions::DEFAULT_BUSY_WAIT,
             storage_limit: None,
             tls: None,
+            trusted_proxies: TrustedProxies::default(),
         }
     }
 }

@@ -235,10 +235,12 @@ fn http_server(
 ) -> std::io::Result<Server> {
     let service = web::Data::new(service);
     let pages = web::Data::new(PageCache::default());
+    let proxies = config.trusted_proxies.clone();
     let server = HttpServer::new(move || {
         App::new()
             .app_data(service.clone())
             .app_data(pages.clone())
+            .app_data(proxies.clone())
             .wrap(security::default_headers())
             .wrap(middleware::from_fn(security::access_log))
             .configure(routes::configure)

@@ -449,6 +449,27 @@ fn a_listen_value_without_an_address_or_a_port_is_refused_naming_the_expected_fo
 }
 
 #[test]
+fn a_trusted_proxy_that_is_not_an_address_range_is_refused_naming_it() {
+    let dir = tempfile::tempdir().unwrap();
+    for (value, named) in [
+        ("10.0.0.0/8,proxy.local", "'proxy.local'"),
+        ("10.0.0.1/8", "'10.0.0.1/8'"),
+        ("2001:db8::/200", "'2001:db8::/200'"),
+    ] {
+        let mut start = command(dir.path());
+        start.args(["--trusted-proxy", value]);
+        let output = start.output().unwrap();
+        assert_eq!(output.status.code(), Some(2), "{value}");
+        let line = refused(start);
+        assert!(
+            line.contains("--trusted-proxy") && line.contains(named),
+            "{line}"
+        );
+    }
+    assert_eq!(files(dir.path()), Vec::<String>::new());
+}
+
+#[test]
 fn each_command_lists_only_its_own_flags() {
     let help = |args: &[&str]| {
         let output = Command::new(BIN).args(args).arg("--help").output().unwrap();

@@ -6,6 +6,7 @@ use actix_web::http::header::AUTHORIZATION;
 use actix_web::HttpRequest;
 use base64::Engine;
 
+use super::client::client_address;
 use super::security::log_safe;
 use crate::domain::account::{Account, AccountSid, Email};
 use crate::domain::error::DomainError;
@@ -51,9 +52,7 @@ fn presented(req: &HttpRequest) -> Presented {
 /// The authenticated caller, or the reason there is none. Failures are logged with the user
 /// name as given and the address, never with the secret that was tried.
 pub async fn caller(req: &HttpRequest, service: &AccountService) -> Result<Account, DomainError> {
-    let from = req
-        .peer_addr()
-        .map_or(IpAddr::V4(Ipv4Addr::UNSPECIFIED), |addr| addr.ip());
+    let from = client_address(req).unwrap_or(IpAddr::V4(Ipv4Addr::UNSPECIFIED));
     match presented(req) {
         Presented::Nothing => Err(DomainError::Unauthenticated),
         Presented::Malformed => {

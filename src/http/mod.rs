@@ -2,6 +2,7 @@
 
 mod accounts;
 mod auth;
+pub mod client;
 mod console;
 mod error;
 mod fallback;

@@ -9,6 +9,8 @@ use actix_web::http::header::{CACHE_CONTROL, X_CONTENT_TYPE_OPTIONS};
 use actix_web::middleware::{DefaultHeaders, Next};
 use actix_web::Error;
 
+use super::client::client_address;
+
 /// How long a client may take to send the request head; actix answers 408 and closes after it.
 pub const HEAD_TIMEOUT: Duration = Duration::from_secs(5);
 /// How long a client may take to send a body once the handler waits for it.
@@ -25,7 +27,8 @@ pub fn default_headers() -> DefaultHeaders {
         .add((CACHE_CONTROL, "no-store"))
 }
 
-/// One line per request: address, method, path (never the query, which a careless client may
+/// One line per request: the client's address (behind a trusted proxy, the one it forwarded
+/// for), method, path (never the query, which a careless client may
 /// fill with credentials), status and duration. Headers and bodies are never logged.
 pub async fn access_log(
     req: ServiceRequest,
@@ -36,9 +39,7 @@ pub async fn access_log(
         return next.call(req).await;
     }
     let started = Instant::now();
-    let peer = req
-        .peer_addr()
-        .map_or_else(|| "-".to_owned(), |addr| addr.ip().to_string());
+    let peer = client_address(req.request()).map_or_else(|| "-".to_owned(), |ip| ip.to_string());
     let method = log_safe(req.method().as_str(), 16);
     let path = log_safe(req.path(), 256);
     let response = next.call(req).await?;

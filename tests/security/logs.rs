@@ -49,7 +49,12 @@ fn collect(
 }
 
 fn start_server(dir: &tempfile::TempDir) -> Server {
+    start_server_with(dir, &[])
+}
+
+fn start_server_with(dir: &tempfile::TempDir, extra: &[&str]) -> Server {
     let mut child = Command::new(env!("CARGO_BIN_EXE_switchboard"))
+        .args(extra)
         .args([
             "--listen",
             "127.0.0.1:0",
@@ -252,4 +257,40 @@ fn the_log_holds_no_secret_and_no_forged_line() {
         )),
         "failures are logged with the account and the address\n{log}"
     );
+}
+
+#[test]
+fn behind_a_trusted_proxy_the_log_names_the_forwarded_client() {
+    let dir = tempfile::tempdir().unwrap();
+    let server = start_server_with(&dir, &["--trusted-proxy", "127.0.0.1/32"]);
+    let client = reqwest::blocking::Client::new();
+    let path = format!("{}/Accounts/{MEMBER}.json", server.base);
+    let send = |forwarded: &str| {
+        let response = client
+            .get(&path)
+            .header("Authorization", basic(MEMBER, "Sentinel-Wrong-Pw"))
+            .header("X-Forwarded-For", forwarded)
+            .send()
+            .unwrap();
+        assert_eq!(response.status().as_u16(), 401);
+    };
+    send("1.2.3.4, 5.6.7.8");
+    send("Sentinel-Forwarded-Text, 203.0.113.9:80");
+    std::thread::sleep(Duration::from_millis(500));
+    let log = server.output.lock().unwrap().clone();
+    drop(server);
+
+    let access = |address: &str| format!("switchboard::access] {address} \"GET ");
+    assert!(log.contains(&access("5.6.7.8")), "{log}");
+    assert!(
+        log.contains(&format!(
+            "failed authentication: user \"{MEMBER}\" from 5.6.7.8"
+        )),
+        "{log}"
+    );
+    // Text that is not an address is attributed to the proxy, and never written down.
+    assert!(log.contains(&access("127.0.0.1")), "{log}");
+    assert!(!log.contains("1.2.3.4"), "{log}");
+    assert!(!log.contains("Sentinel-Forwarded-Text"), "{log}");
+    assert!(!log.contains("203.0.113.9"), "{log}");
 }

@@ -15,4 +15,5 @@ mod logs;
 mod response_headers;
 mod throttle;
 mod tls;
+mod trusted_proxy;
 mod well_formed;
