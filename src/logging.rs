@@ -23,7 +23,9 @@ pub fn init() -> LogWriter {
         .name("log-writer".into())
         .spawn(move || writer.write_periodically());
     env_logger::Builder::from_env(env_logger::Env::default().default_filter_or("info"))
-        .target(env_logger::Target::Pipe(Box::new(Pipe(Arc::clone(&shared)))))
+        .target(env_logger::Target::Pipe(Box::new(Pipe(Arc::clone(
+            &shared,
+        )))))
         .init();
     LogWriter(shared)
 }
