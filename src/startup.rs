@@ -13,9 +13,10 @@ use crate::domain::credentials::{Credentials, InstallationKey, Password};
 use crate::domain::error::{DomainError, Invalid};
 use crate::domain::secret::Secret;
 use crate::domain::service::{AccountService, FirstAdministrator};
+use crate::domain::store::Store;
 use crate::http::{routes, security, PageCache};
 use crate::key_file::{self, KeyFileError};
-use crate::store::{CheckedDatabase, InstanceLock, OpenError, SqliteStore, StoreOptions};
+use crate::store::{self, InstanceLock, OpenError, Opened, StoreOptions};
 
 pub const VERSION: &str = env!("CARGO_PKG_VERSION");
 
@@ -85,7 +86,7 @@ pub struct Application {
     server: Server,
     first_administrator: Option<FirstAdministrator>,
     config: Config,
-    store: Arc<SqliteStore>,
+    store: Arc<dyn Store>,
     /// Held for the life of the server; see [`InstanceLock`].
     _lock: Option<InstanceLock>,
 }
@@ -100,7 +101,7 @@ impl Application {
         let address = listener.local_addr().map_err(StartupError::Listen)?;
         let checked = check_store(&config, &mut leftovers)?;
         let key = start_key(&checked, &config, &mut leftovers)?;
-        let store = Arc::new(checked.start(&key.check_value())?);
+        let store = checked.start(&key.check_value())?;
         let service = account_service(store.clone(), key, &config);
         let first_administrator = first_administrator(&service, &config).await?;
         let server = http_server(service, &config, listener, tls).map_err(StartupError::Listen)?;
@@ -289,10 +290,7 @@ fn lock_and_bind(config: &Config) -> Result<(Leftovers, TcpListener), StartupErr
 }
 
 /// Opens (or creates) the database file and checks it, writing nothing yet.
-fn check_store(
-    config: &Config,
-    leftovers: &mut Leftovers,
-) -> Result<CheckedDatabase, StartupError> {
+fn check_store(config: &Config, leftovers: &mut Leftovers) -> Result<Opened, StartupError> {
     let readers = u32::try_from(config.workers)
         .unwrap_or(u32::MAX)
         .saturating_add(2);
@@ -302,7 +300,7 @@ fn check_store(
         storage_limit: config.storage_limit.clone(),
         ..StoreOptions::new(config.db_path.clone(), config.sync)
     };
-    let checked = SqliteStore::check(&options)?;
+    let checked = store::open(&options)?;
     if checked.created() {
         leftovers.database(&config.db_path);
     }
@@ -311,7 +309,7 @@ fn check_store(
 
 /// The database's own key, made for a first start.
 fn start_key(
-    checked: &CheckedDatabase,
+    checked: &Opened,
     config: &Config,
     leftovers: &mut Leftovers,
 ) -> Result<InstallationKey, StartupError> {
@@ -323,11 +321,7 @@ fn start_key(
     Ok(key)
 }
 
-fn account_service(
-    store: Arc<SqliteStore>,
-    key: InstallationKey,
-    config: &Config,
-) -> AccountService {
+fn account_service(store: Arc<dyn Store>, key: InstallationKey, config: &Config) -> AccountService {
     AccountService::new(
         store,
         Credentials::new(key, config.bcrypt_cost),
@@ -369,9 +363,9 @@ pub fn require_folder(db_path: &Path) -> Result<(), StartupError> {
 pub fn existing_installation(
     options: &StoreOptions,
     key_file: &Path,
-) -> Result<(SqliteStore, InstallationKey), StartupError> {
+) -> Result<(Arc<dyn Store>, InstallationKey), StartupError> {
     require_folder(&options.path)?;
-    let checked = SqliteStore::check_existing(options)?;
+    let checked = store::open_existing(options)?;
     let key = key_file::load(key_file)?;
     require_own_key(&checked, &key)?;
     let store = checked.start(&key.check_value())?;
@@ -381,7 +375,7 @@ pub fn existing_installation(
 /// Loads the key file, or creates it for a database that has never had one, and refuses a
 /// key that is not the database's own. True when the key file was created.
 fn installation_key(
-    checked: &CheckedDatabase,
+    checked: &Opened,
     path: &Path,
 ) -> Result<(InstallationKey, bool), StartupError> {
     let stored = checked.key_check()?;
@@ -392,7 +386,7 @@ fn installation_key(
 }
 
 /// Refuses a key that is not the one the database recorded.
-fn require_own_key(checked: &CheckedDatabase, key: &InstallationKey) -> Result<(), StartupError> {
+fn require_own_key(checked: &Opened, key: &InstallationKey) -> Result<(), StartupError> {
     match checked.key_check()? {
         Some(stored) if stored != key.check_value() => {
             Err(StartupError::Database(OpenError::KeyMismatch))
@@ -421,13 +415,9 @@ impl Leftovers {
         self.files.push(path);
     }
 
-    /// A new database file, and the journal files SQLite makes beside it.
+    /// A new database, and the files its store makes beside it.
     fn database(&mut self, path: &Path) {
-        for suffix in ["", "-wal", "-shm", "-journal"] {
-            let mut name = path.as_os_str().to_owned();
-            name.push(suffix);
-            self.files.push(PathBuf::from(name));
-        }
+        self.files.extend(store::database_files(path));
     }
 
     /// The start succeeded: everything stays, and the lock is held from now on.

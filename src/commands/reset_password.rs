@@ -6,7 +6,6 @@
 //! keeps for the first start and which would silently win over what the operator typed.
 
 use std::io::{BufRead, IsTerminal};
-use std::sync::Arc;
 
 use crate::config::Config;
 use crate::domain::account::Email;
@@ -34,7 +33,7 @@ pub fn reset_password(config: &Config, email: &str) -> Result<String, String> {
     let (store, key) =
         existing_installation(&options, &config.key_file).map_err(|e| e.to_string())?;
     let service = AccountService::new(
-        Arc::new(store),
+        store,
         Credentials::new(key, config.bcrypt_cost),
         ThrottleLimits::default(),
     );

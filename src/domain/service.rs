@@ -11,7 +11,10 @@ use super::account::{Account, AccountSid, Email, FriendlyName, Role, Status, Uni
 use super::credentials::{Credentials, Password, PasswordCheck};
 use super::error::DomainError;
 use super::paging::{page_window, parse_page, parse_page_size, Direction, PageToken, PageWindow};
-use super::store::{AccountKey, Cursor, ListQuery, Listed, Position, Scope, Store, WriteJob};
+use super::store::{
+    self, AccountKey, AccountRead, Cursor, DataVersion, ListQuery, Listed, Position, Scope, Store,
+    WriteJob,
+};
 use super::throttle::{client_of, NameKey, NameKeys, Throttle};
 
 mod recovery;
@@ -19,7 +22,7 @@ mod rules;
 
 use rules::{
     current_caller, insert, may_act_on, names_caller, parse_account_key, plan_create, plan_update,
-    require_active, require_may_create, reread, target_for, NewSecret, UpdatePlan,
+    require_active, require_may_create, reread, target_for, visible_to, NewSecret, UpdatePlan,
 };
 
 /// How many failed authentications are allowed per window.
@@ -154,8 +157,8 @@ impl AccountService {
     }
 
     /// Answers once the database does.
-    pub fn health(&self) -> Result<(), DomainError> {
-        self.store.reader()?.is_empty()?;
+    pub async fn health(&self) -> Result<(), DomainError> {
+        self.read(|reader| Ok(reader.is_empty()?)).await?;
         Ok(())
     }
 
@@ -174,7 +177,7 @@ impl AccountService {
         from: IpAddr,
     ) -> Result<Account, DomainError> {
         let found = match parse_account_key(user) {
-            Some(key) => self.store.reader()?.find(&key)?,
+            Some(key) => self.read(move |reader| Ok(reader.find(&key)?)).await?,
             None => None,
         };
         let found = match found {
@@ -298,7 +301,7 @@ impl AccountService {
             }
             let updated = Account {
                 token_salt: credentials.salt_keeping_token(&current),
-                password_hash: Some(hash),
+                password_hash: Some(hash.clone()),
                 ..current
             };
             tx.update(&updated)?;
@@ -313,13 +316,16 @@ impl AccountService {
         let _ = blocking(move || credentials.burn_time(&secret)).await;
     }
 
-    pub fn fetch(&self, caller: &Account, id: &str) -> Result<Account, DomainError> {
+    pub async fn fetch(&self, caller: &Account, id: &str) -> Result<Account, DomainError> {
         // Authentication read the caller a moment ago: asking for itself needs no second read.
         if names_caller(caller, id) {
             return may_act_on(caller, Ok(caller.clone()));
         }
-        let reader = self.store.reader()?;
-        target_for(&*reader, caller, id)
+        let found = match parse_account_key(id) {
+            Some(key) => self.read(move |reader| Ok(reader.find(&key)?)).await?,
+            None => None,
+        };
+        may_act_on(caller, visible_to(caller, found))
     }
 
     pub async fn update(
@@ -328,7 +334,7 @@ impl AccountService {
         id: &str,
         form: UpdateForm,
     ) -> Result<Account, DomainError> {
-        let target = self.fetch(caller, id)?;
+        let target = self.fetch(caller, id).await?;
         let planned = if form.password.is_some() {
             // The password's strength estimate can take tens of milliseconds: off the worker.
             let (caller, checked, form) = (caller.clone(), target.clone(), form.clone());
@@ -373,7 +379,7 @@ impl AccountService {
                 return Ok(target);
             }
             let closing = plan.status == Some(Status::Closed);
-            let updated = plan.apply(target, new_secret, UnixTime::now());
+            let updated = plan.apply(target, new_secret.clone(), UnixTime::now());
             tx.update(&updated)?;
             if closing {
                 tx.close_descendants(&updated.sid, updated.updated)?;
@@ -392,10 +398,10 @@ impl AccountService {
             plan_create(&form, UnixTime::now())?
         };
         if let Some(email) = &plan.email {
+            let key = AccountKey::Email(email.clone());
             if self
-                .store
-                .reader()?
-                .find(&AccountKey::Email(email.clone()))?
+                .read(move |reader| Ok(reader.find(&key)?))
+                .await?
                 .is_some()
             {
                 return Err(DomainError::EmailTaken);
@@ -412,7 +418,7 @@ impl AccountService {
         self.write(Box::new(move |tx| {
             let caller = current_caller(&*tx, &caller_sid)?;
             require_may_create(&caller)?;
-            let account = plan.into_account(&caller, secret);
+            let account = plan.clone().into_account(&caller, secret.clone());
             insert(tx, &account)?;
             reread(&*tx, &account.sid)
         }))
@@ -421,12 +427,12 @@ impl AccountService {
 
     /// Changes whenever a listing, for any caller, may have changed: a listing taken at one
     /// version can be answered again for as long as the version stays the same.
-    pub fn listing_version(&self, caller: &Account) -> Result<u64, DomainError> {
+    pub fn listing_version(&self, caller: &Account) -> Result<DataVersion, DomainError> {
         require_active(caller)?;
         Ok(self.store.data_version()?)
     }
 
-    pub fn list(&self, caller: &Account, form: &ListForm) -> Result<Listing, DomainError> {
+    pub async fn list(&self, caller: &Account, form: &ListForm) -> Result<Listing, DomainError> {
         require_active(caller)?;
         let filters = ListFilters::parse(form)?;
         let page_size = parse_page_size(form.page_size.as_deref())?;
@@ -437,7 +443,9 @@ impl AccountService {
             .transpose()?;
         let window = page_window(parse_page(form.page.as_deref())?, token.as_ref(), page_size)?;
         let query = list_query(caller, &filters, token.as_ref(), window, page_size);
-        let (accounts, has_next) = self.read_page(query, page_size)?;
+        let (accounts, has_next) = self
+            .read(move |reader| read_page(reader, query, page_size))
+            .await?;
         let (previous, next) = links(window, &accounts, has_next);
         Ok(Listing {
             accounts: accounts.into_iter().map(|listed| listed.account).collect(),
@@ -452,38 +460,13 @@ impl AccountService {
         })
     }
 
-    /// At most `page_size` accounts, and whether any follow them.
-    fn read_page(
-        &self,
-        mut query: ListQuery,
-        page_size: usize,
-    ) -> Result<(Vec<Listed>, bool), DomainError> {
-        let reader = self.store.reader()?;
-        let mut accounts = reader.list(&query)?;
-        let has_next = match &query.position {
-            // Going backwards, the page after this one is the page the token came from; it
-            // exists unless everything after this page has gone since.
-            Position::Before(_) => match accounts.last() {
-                Some(last) => {
-                    query.position = Position::After(last.cursor.clone());
-                    query.limit = 1;
-                    !reader.list(&query)?.is_empty()
-                }
-                None => false,
-            },
-            _ => accounts.len() > page_size,
-        };
-        accounts.truncate(page_size);
-        Ok((accounts, has_next))
-    }
-
     /// Creates the first administrator when the database is empty; `None` otherwise.
     pub async fn bootstrap(
         &self,
         email: Email,
         configured_password: Option<&str>,
     ) -> Result<Option<FirstAdministrator>, DomainError> {
-        if !self.store.reader()?.is_empty()? {
+        if !self.read(|reader| Ok(reader.is_empty()?)).await? {
             return Ok(None);
         }
         let (password, status, generated) = match configured_password {
@@ -533,6 +516,15 @@ impl AccountService {
         })
     }
 
+    /// Inline on a store whose reads take microseconds; off the worker on one that waits on a
+    /// network.
+    async fn read<T: Send + 'static>(
+        &self,
+        job: impl FnOnce(&dyn AccountRead) -> Result<T, DomainError> + Send + 'static,
+    ) -> Result<T, DomainError> {
+        store::read(&*self.store, job).await
+    }
+
     async fn write(&self, job: WriteJob) -> Result<Account, DomainError> {
         let reply = self.store.write(job)?;
         reply
@@ -557,6 +549,30 @@ fn counted_name(user: &str) -> String {
         Some(AccountKey::Email(email)) => email.as_str().to_owned(),
         None => user.to_lowercase(),
     }
+}
+
+/// At most `page_size` accounts, and whether any follow them.
+fn read_page(
+    reader: &dyn AccountRead,
+    mut query: ListQuery,
+    page_size: usize,
+) -> Result<(Vec<Listed>, bool), DomainError> {
+    let mut accounts = reader.list(&query)?;
+    let has_next = match &query.position {
+        // Going backwards, the page after this one is the page the token came from; it
+        // exists unless everything after this page has gone since.
+        Position::Before(_) => match accounts.last() {
+            Some(last) => {
+                query.position = Position::After(last.cursor.clone());
+                query.limit = 1;
+                !reader.list(&query)?.is_empty()
+            }
+            None => false,
+        },
+        _ => accounts.len() > page_size,
+    };
+    accounts.truncate(page_size);
+    Ok((accounts, has_next))
 }
 
 /// An Administrator that may have sub-accounts lists its subtree; anyone else, itself.

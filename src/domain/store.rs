@@ -1,7 +1,10 @@
 //! The storage port: what the rules need from a database, and nothing about how it is done.
-//! `crate::store::sqlite` implements it; the domain never names a store.
+//! `crate::store` implements it; the domain never names a store.
 
+use std::any::Any;
 use std::fmt;
+use std::future::Future;
+use std::pin::Pin;
 
 use tokio::sync::oneshot;
 
@@ -103,16 +106,104 @@ pub trait AccountWrite: AccountRead {
 
 /// A change that runs inside a transaction and is answered only once that transaction is
 /// durable. An error rolls back this job alone.
-pub type WriteJob = Box<dyn FnOnce(&mut dyn AccountWrite) -> Result<Account, DomainError> + Send>;
+///
+/// A store may roll the transaction back and run the job again (PostgreSQL does, after a
+/// serialization failure or a deadlock), so a job must have no effect outside its
+/// transaction: it clones what it needs on each run rather than moving it out.
+pub type WriteJob = Box<dyn Fn(&mut dyn AccountWrite) -> Result<Account, DomainError> + Send>;
 
 pub type WriteReply = oneshot::Receiver<Result<Account, DomainError>>;
 
+/// What a store's data looked like at one moment: two equal versions mean nothing was
+/// committed in between. Each store decides what it holds; nothing else looks inside.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct DataVersion(Version);
+
+#[derive(Clone, Debug, PartialEq, Eq)]
+enum Version {
+    Counter(u64),
+    Snapshot(Box<str>),
+}
+
+impl DataVersion {
+    /// A number that changes on every commit (SQLite's `PRAGMA data_version`).
+    pub fn counter(value: u64) -> DataVersion {
+        DataVersion(Version::Counter(value))
+    }
+
+    /// A description of the committed state (PostgreSQL's `pg_current_snapshot()`).
+    pub fn snapshot(text: &str) -> DataVersion {
+        DataVersion(Version::Snapshot(text.into()))
+    }
+}
+
+/// A read handed to the store, which keeps its own answer: the store runs it with a reader
+/// and hands it back (see [`read`]).
+pub trait ReadJob: Send {
+    fn run(&mut self, reader: &dyn AccountRead);
+    fn into_any(self: Box<Self>) -> Box<dyn Any>;
+}
+
+pub type ReadFuture = Pin<Box<dyn Future<Output = Result<Box<dyn ReadJob>, StoreError>> + Send>>;
+
+/// Where a read ran: at once on the calling thread, or elsewhere, to be awaited.
+pub enum Reading {
+    Done(Result<Box<dyn ReadJob>, StoreError>),
+    Pending(ReadFuture),
+}
+
 pub trait Store: Send + Sync {
-    fn reader(&self) -> Result<Box<dyn AccountRead + '_>, StoreError>;
+    /// Runs the job with a reader. A store whose reads take microseconds runs it inline; one
+    /// that waits on a network runs it on a blocking pool, never on the caller's thread.
+    fn read(&self, job: Box<dyn ReadJob>) -> Reading;
     /// Queues the job for the writer; fails at once with [`StoreError::Busy`] when the queue
     /// is full.
     fn write(&self, job: WriteJob) -> Result<WriteReply, StoreError>;
-    /// A number that changes whenever data was committed, by this process or another; two
-    /// equal readings mean nothing was committed in between.
-    fn data_version(&self) -> Result<u64, StoreError>;
+    /// Changes whenever data was committed, by this process or another.
+    fn data_version(&self) -> Result<DataVersion, StoreError>;
+    /// Commits what is queued and stops the writer; later writes fail. Blocks, up to a bound.
+    fn close(&self);
+}
+
+/// Runs `job` with one of the store's readers, wherever the store runs its reads.
+pub async fn read<T, F>(store: &dyn Store, job: F) -> Result<T, DomainError>
+where
+    T: Send + 'static,
+    F: FnOnce(&dyn AccountRead) -> Result<T, DomainError> + Send + 'static,
+{
+    let task = Box::new(Task {
+        job: Some(job),
+        answer: None,
+    });
+    let done = match store.read(task) {
+        Reading::Done(done) => done?,
+        Reading::Pending(pending) => pending.await?,
+    };
+    match done.into_any().downcast::<Task<F, T>>() {
+        Ok(task) => task
+            .answer
+            .unwrap_or_else(|| Err(DomainError::Internal("the store skipped a read".into()))),
+        Err(_) => Err(DomainError::Internal("the store swapped a read".into())),
+    }
+}
+
+struct Task<F, T> {
+    job: Option<F>,
+    answer: Option<Result<T, DomainError>>,
+}
+
+impl<F, T> ReadJob for Task<F, T>
+where
+    T: Send + 'static,
+    F: FnOnce(&dyn AccountRead) -> Result<T, DomainError> + Send + 'static,
+{
+    fn run(&mut self, reader: &dyn AccountRead) {
+        if let Some(job) = self.job.take() {
+            self.answer = Some(job(reader));
+        }
+    }
+
+    fn into_any(self: Box<Self>) -> Box<dyn Any> {
+        self
+    }
 }

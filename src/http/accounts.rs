@@ -42,7 +42,7 @@ async fn fetch_account(
     format: Format,
 ) -> Result<HttpResponse, Failure> {
     let caller = auth::caller(req, service).await?;
-    let account = service.fetch(&caller, &target_id(req)?)?;
+    let account = service.fetch(&caller, &target_id(req)?).await?;
     Ok(account_response(StatusCode::OK, format, service, &account))
 }
 
@@ -98,7 +98,7 @@ async fn list_accounts(
     let caller = auth::caller(req, service).await?;
     let version = service.listing_version(&caller)?;
     let key = PageCache::key(caller.sid.as_str(), format, req.query_string());
-    if let Some(body) = pages.get(&key, version) {
+    if let Some(body) = pages.get(&key, &version) {
         return Ok(ok_with_secrets(StatusCode::OK, format, body));
     }
     let mut query = Fields::parse(req.query_string().as_bytes())?;
@@ -110,7 +110,7 @@ async fn list_accounts(
         page: query.take("Page"),
         page_token: query.take("PageToken"),
     };
-    let listing = service.list(&caller, &form)?;
+    let listing = service.list(&caller, &form).await?;
     let body = Bytes::from(list_body(format, &listing, |account| {
         service.token(account)
     }));

@@ -8,7 +8,7 @@ use super::format::Format;
 use crate::domain::service::AccountService;
 
 pub async fn health(service: web::Data<AccountService>) -> HttpResponse {
-    match service.health() {
+    match service.health().await {
         Ok(()) => HttpResponse::Ok()
             .insert_header((CONTENT_TYPE, Format::Json.content_type()))
             .body("{\"status\":\"ok\"}"),

@@ -12,6 +12,7 @@ use std::sync::{Mutex, MutexGuard};
 use actix_web::web::Bytes;
 
 use super::format::Format;
+use crate::domain::store::DataVersion;
 
 /// About sixty pages of fifty accounts; the largest page (1000 accounts, 1.4 MiB) still fits.
 const BUDGET_BYTES: usize = 4 * 1024 * 1024;
@@ -28,7 +29,7 @@ struct Pages {
 }
 
 struct Page {
-    version: u64,
+    version: DataVersion,
     body: Bytes,
 }
 
@@ -62,13 +63,13 @@ impl PageCache {
             .unwrap_or_else(|poisoned| poisoned.into_inner())
     }
 
-    pub fn get(&self, key: &str, version: u64) -> Option<Bytes> {
+    pub fn get(&self, key: &str, version: &DataVersion) -> Option<Bytes> {
         let pages = self.pages();
         let page = pages.by_key.get(key)?;
-        (page.version == version).then(|| page.body.clone())
+        (page.version == *version).then(|| page.body.clone())
     }
 
-    pub fn put(&self, key: String, version: u64, body: Bytes) {
+    pub fn put(&self, key: String, version: DataVersion, body: Bytes) {
         if body.len() > self.budget {
             return;
         }
@@ -103,6 +104,10 @@ impl PageCache {
 mod tests {
     use super::*;
 
+    fn v(counter: u64) -> DataVersion {
+        DataVersion::counter(counter)
+    }
+
     fn body(size: usize) -> Bytes {
         Bytes::from(vec![b'x'; size])
     }
@@ -111,34 +116,37 @@ mod tests {
     fn answers_only_at_the_version_it_was_made_at() {
         let cache = PageCache::default();
         let key = PageCache::key("AC1", Format::Json, "PageSize=2");
-        cache.put(key.clone(), 7, body(3));
-        assert_eq!(cache.get(&key, 7).unwrap().len(), 3);
-        assert!(cache.get(&key, 8).is_none());
+        cache.put(key.clone(), v(7), body(3));
+        assert_eq!(cache.get(&key, &v(7)).unwrap().len(), 3);
+        assert!(cache.get(&key, &v(8)).is_none());
         assert!(cache
-            .get(&PageCache::key("AC2", Format::Json, "PageSize=2"), 7)
+            .get(&PageCache::key("AC2", Format::Json, "PageSize=2"), &v(7))
             .is_none());
         assert!(cache
-            .get(&PageCache::key("AC1", Format::Xml, "PageSize=2"), 7)
+            .get(&PageCache::key("AC1", Format::Xml, "PageSize=2"), &v(7))
             .is_none());
     }
 
     #[test]
     fn stays_within_its_budget_dropping_old_versions_first() {
         let cache = PageCache::with_budget(10);
-        cache.put("old".into(), 1, body(4));
-        cache.put("a".into(), 2, body(4));
-        cache.put("b".into(), 2, body(4));
-        assert!(cache.get("old", 1).is_none(), "the old version went first");
-        assert!(cache.get("a", 2).is_some() && cache.get("b", 2).is_some());
-        cache.put("c".into(), 2, body(4));
+        cache.put("old".into(), v(1), body(4));
+        cache.put("a".into(), v(2), body(4));
+        cache.put("b".into(), v(2), body(4));
+        assert!(
+            cache.get("old", &v(1)).is_none(),
+            "the old version went first"
+        );
+        assert!(cache.get("a", &v(2)).is_some() && cache.get("b", &v(2)).is_some());
+        cache.put("c".into(), v(2), body(4));
         assert_eq!(cache.pages().bytes, 8);
         assert_eq!(cache.pages().by_key.len(), 2);
-        cache.put("huge".into(), 2, body(11));
+        cache.put("huge".into(), v(2), body(11));
         assert!(
-            cache.get("huge", 2).is_none(),
+            cache.get("huge", &v(2)).is_none(),
             "a page over the budget is not kept"
         );
-        cache.put("c".into(), 2, body(2));
+        cache.put("c".into(), v(2), body(2));
         assert!(cache.pages().bytes <= 10);
     }
 }

@@ -19,8 +19,8 @@ use super::writer::Writer;
 use crate::domain::account::{Account, AccountSid, Email, FriendlyName, Role, Status, UnixTime};
 use crate::domain::paging::MAX_PAGE_SIZE;
 use crate::domain::store::{
-    AccountKey, AccountRead, AccountWrite, Cursor, ListQuery, Listed, Position, Scope, Store,
-    StoreError, WriteJob, WriteReply,
+    AccountKey, AccountRead, AccountWrite, Cursor, DataVersion, ListQuery, Listed, Position,
+    ReadJob, Reading, Scope, Store, StoreError, WriteJob, WriteReply,
 };
 
 /// `full`: an answered write survives power loss. `normal`: it survives a crash of the
@@ -202,12 +202,6 @@ impl SqliteStore {
             options: options.clone(),
             created: false,
         })
-    }
-
-    /// Lets queued writes finish, then folds the write-ahead log into the database file, so
-    /// that a stopped server leaves one self-contained file behind.
-    pub fn close(&self) {
-        self.writer.close();
     }
 }
 
@@ -514,16 +508,21 @@ fn prepare_writer(conn: &Connection, options: &StoreOptions) -> Result<(), OpenE
 }
 
 impl Store for SqliteStore {
-    fn reader(&self) -> Result<Box<dyn AccountRead + '_>, StoreError> {
-        let conn = self.readers.get().map_err(|_| StoreError::Busy)?;
-        Ok(Box::new(PooledReader(conn)))
+    fn read(&self, mut job: Box<dyn ReadJob>) -> Reading {
+        Reading::Done(match self.readers.get() {
+            Ok(conn) => {
+                job.run(&PooledReader(conn));
+                Ok(job)
+            }
+            Err(_) => Err(StoreError::Busy),
+        })
     }
 
     fn write(&self, job: WriteJob) -> Result<WriteReply, StoreError> {
         self.writer.submit(job)
     }
 
-    fn data_version(&self) -> Result<u64, StoreError> {
+    fn data_version(&self) -> Result<DataVersion, StoreError> {
         let watcher = self
             .watcher
             .lock()
@@ -531,7 +530,13 @@ impl Store for SqliteStore {
         let version: i64 = watcher
             .prepare_cached("PRAGMA data_version")?
             .query_row([], |row| row.get(0))?;
-        Ok(version as u64)
+        Ok(DataVersion::counter(version as u64))
+    }
+
+    /// Lets queued writes finish, then folds the write-ahead log into the database file, so
+    /// that a stopped server leaves one self-contained file behind.
+    fn close(&self) {
+        self.writer.close();
     }
 }
 

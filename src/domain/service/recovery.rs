@@ -14,10 +14,10 @@ impl AccountService {
     /// accepting the old password at once, since its cache answers only for the stored hash.
     pub async fn reset_password(&self, email: &Email, raw: &str) -> Result<Account, DomainError> {
         let key = AccountKey::Email(email.clone());
+        let wanted = key.clone();
         let target = self
-            .store
-            .reader()?
-            .find(&key)?
+            .read(move |reader| Ok(reader.find(&wanted)?))
+            .await?
             .ok_or(DomainError::NotFound)?;
         if target.status() == Status::Closed {
             return Err(DomainError::Closed);
@@ -37,7 +37,7 @@ impl AccountService {
                     status: None,
                     password: None,
                 };
-                let updated = plan.apply(target, Some(secret), UnixTime::now());
+                let updated = plan.apply(target, Some(secret.clone()), UnixTime::now());
                 tx.update(&updated)?;
                 reread(&*tx, &updated.sid)
             }))

@@ -35,7 +35,12 @@ pub(super) fn find_visible(
     id: &str,
 ) -> Result<Account, DomainError> {
     let key = parse_account_key(id).ok_or(DomainError::NotFound)?;
-    let target = reader.find(&key)?.ok_or(DomainError::NotFound)?;
+    visible_to(caller, reader.find(&key)?)
+}
+
+/// What [`find_visible`] decides about an account already read.
+pub(super) fn visible_to(caller: &Account, found: Option<Account>) -> Result<Account, DomainError> {
+    let target = found.ok_or(DomainError::NotFound)?;
     let visible = target.sid == caller.sid
         || (caller.role == Role::Administrator && target.is_descendant_of(&caller.sid));
     if visible {
@@ -231,6 +236,7 @@ impl UpdatePlan {
     }
 }
 
+#[derive(Clone)]
 pub(super) struct CreatePlan {
     pub(super) email: Option<Email>,
     pub(super) password: Option<Password>,
