@@ -466,7 +466,7 @@ fn a_trusted_proxy_that_is_not_an_address_range_is_refused_naming_it() {
             "{line}"
         );
     }
-    assert_eq!(files(dir.path()), Vec::<String>::new());
+    assert_eq!(file_names(dir.path()), Vec::<String>::new());
 }
 
 #[test]
