@@ -11,6 +11,7 @@ mod backup;
 mod check;
 mod lock;
 mod migrate;
+pub mod postgres;
 pub mod sqlite;
 mod writer;
 
