@@ -4,7 +4,9 @@
 //! write is answered before it is durable.
 
 use std::panic::{catch_unwind, AssertUnwindSafe};
-use std::sync::mpsc::{channel, sync_channel, Receiver, Sender, SyncSender, TrySendError};
+use std::sync::mpsc::{
+    channel, sync_channel, Receiver, RecvTimeoutError, Sender, SyncSender, TrySendError,
+};
 use std::time::Duration;
 
 use rusqlite::{Connection, Transaction, TransactionBehavior};
@@ -19,6 +21,9 @@ use crate::domain::store::{StoreError, WriteJob, WriteReply};
 const QUEUE_CAPACITY: usize = 4096;
 /// The most writes one transaction commits; bounds the latency of the first in line.
 const MAX_BATCH: usize = 512;
+
+/// How long the writer waits with nothing to do before it empties the write-ahead log.
+const IDLE_CHECKPOINT_AFTER: Duration = Duration::from_millis(500);
 
 /// How long closing waits for the queue to drain and the log to be folded in.
 const CLOSE_WAIT: Duration = Duration::from_secs(30);
@@ -72,7 +77,8 @@ impl Writer {
 fn run(mut conn: Connection, incoming: Receiver<Message>, limit: Option<StorageLimit>) {
     let mut applied_limit = 0;
     let mut closed = None;
-    while let Ok(first) = incoming.recv() {
+    let mut written = false;
+    while let Some(first) = next_message(&incoming, &conn, &mut written) {
         let mut batch = Vec::new();
         let mut close = None;
         match first {
@@ -91,6 +97,7 @@ fn run(mut conn: Connection, incoming: Receiver<Message>, limit: Option<StorageL
         }
         if !batch.is_empty() {
             commit_batch(&mut conn, batch);
+            written = true;
         }
         if let Some(done) = close {
             checkpoint(&conn);
@@ -104,6 +111,37 @@ fn run(mut conn: Connection, incoming: Receiver<Message>, limit: Option<StorageL
     if let Some(done) = closed {
         let _ = done.send(());
     }
+}
+
+/// The next message; `None` once every sender is gone. After a burst of writes, a quiet
+/// moment empties the write-ahead log: every read looks its pages up in the log's index
+/// first, and a log of a thousand frames made fetches markedly slower until it was emptied.
+fn next_message(
+    incoming: &Receiver<Message>,
+    conn: &Connection,
+    written: &mut bool,
+) -> Option<Message> {
+    loop {
+        if !*written {
+            return incoming.recv().ok();
+        }
+        match incoming.recv_timeout(IDLE_CHECKPOINT_AFTER) {
+            Ok(message) => return Some(message),
+            Err(RecvTimeoutError::Timeout) => *written = !checkpoint_when_idle(conn),
+            Err(RecvTimeoutError::Disconnected) => return None,
+        }
+    }
+}
+
+/// Copies the log's pages into the database file without waiting for anyone (PASSIVE), and
+/// says whether every page was copied. Once it was, new reads skip the log altogether. A
+/// reader still on an old snapshot (a running backup, say) keeps some pages in the log: then
+/// the next quiet moment tries again.
+fn checkpoint_when_idle(conn: &Connection) -> bool {
+    let outcome = conn.query_row("PRAGMA wal_checkpoint(PASSIVE)", [], |row| {
+        Ok((row.get::<_, i64>(1)?, row.get::<_, i64>(2)?))
+    });
+    matches!(outcome, Ok((in_log, copied)) if in_log == copied)
 }
 
 /// Moves SQLite's page cap when the limit changed; returns the cap now in force.
