@@ -8,7 +8,6 @@ use postgres::Client;
 
 use super::connect::connect;
 use super::migrate::{latest_version, migrate, schema_version, MigrateError};
-use super::sql::Conn;
 use super::store::{prepare_session, PostgresStore};
 use super::url::Settings;
 use crate::store::OpenError;
@@ -17,9 +16,10 @@ use crate::store::OpenError;
 /// starting together on a new database agree on one key.
 const KEY_CHECK_LOCK: i64 = i64::from_be_bytes(*b"sb-keych");
 
+/// Holds no connection: the synchronous client may be neither used nor dropped on an async
+/// thread, so each step connects on a thread of its own (see [`off_runtime`]).
 pub struct CheckedPostgres {
     settings: Settings,
-    client: Client,
     connections: usize,
     wait: Duration,
 }
@@ -31,68 +31,89 @@ impl CheckedPostgres {
         connections: usize,
         wait: Duration,
     ) -> Result<CheckedPostgres, OpenError> {
-        let mut client = connect(&settings)
-            .map_err(|error| OpenError::Other(format!("cannot connect to PostgreSQL: {error}")))?;
-        let found = schema_version(&mut client).map_err(migrate_error)?;
+        let checked = CheckedPostgres {
+            settings,
+            connections,
+            wait,
+        };
+        let found = checked.with_client(|client| schema_version(client).map_err(migrate_error))?;
         let known = latest_version();
         if found > known {
             return Err(OpenError::TooNew { found, known });
         }
-        Ok(CheckedPostgres {
-            settings,
-            client,
-            connections,
-            wait,
+        Ok(checked)
+    }
+
+    pub fn holds_accounts(&self) -> Result<bool, OpenError> {
+        self.with_client(|client| {
+            if !has_table(client, "accounts")? {
+                return Ok(false);
+            }
+            let row = client
+                .query_one("SELECT EXISTS (SELECT 1 FROM accounts)", &[])
+                .map_err(database_error)?;
+            row.try_get(0).map_err(database_error)
         })
     }
 
-    /// The URL without its password.
-    pub fn settings(&self) -> &Settings {
-        &self.settings
-    }
-
-    pub fn holds_accounts(&mut self) -> Result<bool, OpenError> {
-        if !self.has_table("accounts")? {
-            return Ok(false);
-        }
-        self.query_bool("SELECT EXISTS (SELECT 1 FROM accounts)")
-    }
-
-    pub fn key_check(&mut self) -> Result<Option<String>, OpenError> {
-        if !self.has_table("installation")? {
-            return Ok(None);
-        }
-        read_key_check(&mut self.client)
+    pub fn key_check(&self) -> Result<Option<String>, OpenError> {
+        self.with_client(|client| {
+            if !has_table(client, "installation")? {
+                return Ok(None);
+            }
+            read_key_check(client)
+        })
     }
 
     /// Migrates, records `key_check` unless the database holds one (then they must agree),
-    /// and starts the pool with this connection in it.
-    pub fn start(mut self, key_check: &str) -> Result<PostgresStore, OpenError> {
-        migrate(&mut self.client).map_err(migrate_error)?;
-        record_key_check(&mut self.client, key_check)?;
-        let first = prepare_session(self.client)
-            .map_err(|error| OpenError::Other(format!("PostgreSQL: {error}")))?;
-        let first: Conn = first;
-        Ok(PostgresStore::new(
-            self.settings,
-            self.connections,
-            self.wait,
-            first,
-        ))
+    /// and starts the pool with the connection that did it.
+    pub fn start(self, key_check: &str) -> Result<PostgresStore, OpenError> {
+        off_runtime(move || {
+            let mut client = self.connect()?;
+            migrate(&mut client).map_err(migrate_error)?;
+            record_key_check(&mut client, key_check)?;
+            let first = prepare_session(client)
+                .map_err(|error| OpenError::Other(format!("PostgreSQL: {error}")))?;
+            Ok(PostgresStore::new(
+                self.settings,
+                self.connections,
+                self.wait,
+                first,
+            ))
+        })
     }
 
-    fn has_table(&mut self, name: &str) -> Result<bool, OpenError> {
-        let row = self
-            .client
-            .query_one("SELECT to_regclass($1) IS NOT NULL", &[&name])
-            .map_err(database_error)?;
-        row.try_get(0).map_err(database_error)
+    fn connect(&self) -> Result<Client, OpenError> {
+        connect(&self.settings)
+            .map_err(|error| OpenError::Other(format!("cannot connect to PostgreSQL: {error}")))
     }
 
-    fn query_bool(&mut self, sql: &str) -> Result<bool, OpenError> {
-        let row = self.client.query_one(sql, &[]).map_err(database_error)?;
-        row.try_get(0).map_err(database_error)
+    fn with_client<T: Send>(
+        &self,
+        f: impl FnOnce(&mut Client) -> Result<T, OpenError> + Send,
+    ) -> Result<T, OpenError> {
+        off_runtime(|| f(&mut self.connect()?))
     }
+}
+
+/// Runs `f` where the synchronous client may block: on this thread outside a runtime, else on
+/// a thread of its own (the client drives a runtime of its own, which tokio forbids inside
+/// another).
+pub fn off_runtime<T: Send>(f: impl FnOnce() -> T + Send) -> T {
+    if tokio::runtime::Handle::try_current().is_err() {
+        return f();
+    }
+    std::thread::scope(|scope| match scope.spawn(f).join() {
+        Ok(value) => value,
+        Err(panic) => std::panic::resume_unwind(panic),
+    })
+}
+
+fn has_table(client: &mut Client, name: &str) -> Result<bool, OpenError> {
+    let row = client
+        .query_one("SELECT to_regclass($1) IS NOT NULL", &[&name])
+        .map_err(database_error)?;
+    row.try_get(0).map_err(database_error)
 }
 
 fn read_key_check(client: &mut impl postgres::GenericClient) -> Result<Option<String>, OpenError> {

@@ -16,6 +16,7 @@ use std::time::{Duration, Instant};
 use tokio::sync::oneshot;
 
 use super::connect::connect;
+use super::open::off_runtime;
 use super::sql::{is_broken, is_retryable, store_error, Conn, Session, Trouble};
 use super::url::Settings;
 use crate::domain::account::Account;
@@ -102,18 +103,9 @@ impl Store for PostgresStore {
         Ok(answer)
     }
 
+    /// Called on an HTTP worker, so the query runs off the async thread (see [`off_runtime`]).
     fn data_version(&self) -> Result<DataVersion, StoreError> {
-        let value = self
-            .pool
-            .with(|conn| match conn.client.query(READ_VERSION, &[]) {
-                Ok(rows) => {
-                    let text: Option<String> = rows.first().and_then(|row| row.try_get(0).ok());
-                    // No row yet: no write was ever committed through this counter.
-                    let value = text.and_then(|text| text.parse::<u64>().ok()).unwrap_or(0);
-                    (Ok(value), Trouble::default())
-                }
-                Err(error) => (Err(store_error(&error)), trouble(&error)),
-            })?;
+        let value = off_runtime(|| read_version(&self.pool))?;
         Ok(DataVersion::counter(value))
     }
 
@@ -127,6 +119,18 @@ impl Store for PostgresStore {
         }
         self.pool.drain();
     }
+}
+
+fn read_version(pool: &Pool) -> Result<u64, StoreError> {
+    pool.with(|conn| match conn.client.query(READ_VERSION, &[]) {
+        Ok(rows) => {
+            let text: Option<String> = rows.first().and_then(|row| row.try_get(0).ok());
+            // No row yet: no write was ever committed through this counter.
+            let value = text.and_then(|text| text.parse::<u64>().ok()).unwrap_or(0);
+            (Ok(value), Trouble::default())
+        }
+        Err(error) => (Err(store_error(&error)), trouble(&error)),
+    })
 }
 
 /// Runs the job in its own transaction, again after a serialization failure or deadlock.
@@ -232,7 +236,10 @@ impl Pool {
         let mut conn = self.checkout()?;
         let (result, trouble) = f(&mut conn);
         if trouble.broken || conn.client.is_closed() {
+            // The server went away or restarted: the idle connections are as dead as this one,
+            // and the next request should not be the one to find out.
             self.forget();
+            self.drain();
         } else {
             self.give_back(conn);
         }
@@ -287,9 +294,27 @@ impl Pool {
 
     fn drain(&self) {
         let mut state = self.lock();
-        let closed = state.idle.len();
-        state.idle.clear();
-        state.open = state.open.saturating_sub(closed);
+        let idle = std::mem::take(&mut state.idle);
+        state.open = state.open.saturating_sub(idle.len());
+        drop(state);
+        close_off_runtime(idle);
+    }
+}
+
+/// The store may be dropped on an HTTP worker, where closing a client would panic.
+impl Drop for Pool {
+    fn drop(&mut self) {
+        let state = self
+            .state
+            .get_mut()
+            .unwrap_or_else(|poisoned| poisoned.into_inner());
+        close_off_runtime(std::mem::take(&mut state.idle));
+    }
+}
+
+fn close_off_runtime(connections: Vec<Conn>) {
+    if !connections.is_empty() {
+        off_runtime(move || drop(connections));
     }
 }
 
