@@ -501,13 +501,8 @@ fn another_key_file_is_refused_and_writes_nothing() {
     let before = (version(&url), accounts_on(&url));
     let dir = tempfile::tempdir().unwrap();
     let other_key = dir.path().join("other.key");
-    std::fs::write(
-        &other_key,
-        std::fs::read(first.dir.path().join("switchboard.db.key")).unwrap(),
-    )
-    .unwrap();
-    // A different key of the right form: the copy with its first byte changed.
-    let mut bytes = std::fs::read(&other_key).unwrap();
+    // A key of the right form, but not this database's: the first key with one digit changed.
+    let mut bytes = std::fs::read(first.dir.path().join("switchboard.db.key")).unwrap();
     bytes[0] = if bytes[0] == b'a' { b'b' } else { b'a' };
     std::fs::write(&other_key, bytes).unwrap();
     let (sender, receiver) = std::sync::mpsc::channel();
@@ -526,7 +521,10 @@ fn another_key_file_is_refused_and_writes_nothing() {
         .recv_timeout(std::time::Duration::from_secs(30))
         .unwrap()
         .expect("the start is refused");
-    assert!(refusal.contains("key file"), "{refusal}");
+    assert!(
+        refusal.contains("does not belong to this database"),
+        "{refusal}"
+    );
     assert_eq!((version(&url), accounts_on(&url)), before);
 }
 
