@@ -2,6 +2,9 @@
 //! and emails, TLS, and the whole Accounts API served from it by one node or several. Each test
 //! gets its own database in a throwaway cluster.
 
+#[allow(dead_code)]
+#[path = "support/binary.rs"]
+mod binary;
 #[path = "support/postgres.rs"]
 mod cluster;
 #[allow(dead_code)]
@@ -550,4 +553,47 @@ fn a_stopped_database_answers_503_and_the_node_recovers() {
     assert_eq!(reply.status, 200, "{}", reply.body);
     let renamed = app.post(&me, &app.admin_auth(), &[("FriendlyName", "After outage")]);
     assert_eq!(renamed.status, 200, "{}", renamed.body);
+}
+
+#[test]
+fn the_binary_takes_a_url_with_a_key_file_and_never_shows_its_password() {
+    let cluster = shared_cluster();
+    cluster.create_database("binary");
+    let url = cluster
+        .url("127.0.0.1", "binary", "sslmode=disable")
+        .replacen("postgres@", "postgres:hunter2@", 1);
+    let dir = tempfile::tempdir().unwrap();
+
+    let refused = binary::command().args(["--db", &url]).output().unwrap();
+    assert_eq!(refused.status.code(), Some(2));
+    let stderr = String::from_utf8_lossy(&refused.stderr);
+    assert_eq!(stderr.lines().count(), 1, "{stderr}");
+    assert!(stderr.contains("--key-file is required"), "{stderr}");
+    assert!(!stderr.contains("hunter2"), "{stderr}");
+
+    let backup = binary::command()
+        .args(["--db", &url, "backup"])
+        .arg(dir.path().join("copy.db"))
+        .output()
+        .unwrap();
+    assert!(!backup.status.success());
+    let stderr = String::from_utf8_lossy(&backup.stderr);
+    assert!(
+        stderr.contains("pg_dump") && !stderr.contains("hunter2"),
+        "{stderr}"
+    );
+
+    let mut command = binary::command();
+    command
+        .args(["--db", &url, "--listen", "127.0.0.1:0", "--key-file"])
+        .arg(dir.path().join("switchboard.key"));
+    let server = binary::spawn(command);
+    let line = &server.log_line;
+    assert!(
+        line.contains("database postgres://postgres@127.0.0.1:"),
+        "{line}"
+    );
+    assert!(!line.contains("hunter2"), "{line}");
+    assert!(server.stdout_when_quiet().contains("First start"));
+    assert_eq!(accounts_on(&url), 1);
 }
