@@ -455,6 +455,65 @@ fn a_change_on_one_node_is_seen_on_the_other_at_once() {
 }
 
 #[test]
+fn concurrent_writes_on_two_nodes_keep_every_rule() {
+    let cluster = shared_cluster();
+    let url = database_url(&cluster, "concurrent");
+    let a = Arc::new(spawn_app_with(on_postgres(&url)));
+    let b = Arc::new(another_node(&a, &url));
+    let rounds = 8;
+    let mut created = 0;
+    for round in 0..rounds {
+        let email = format!("race{round}@example.com");
+        let answers: Vec<u16> = [Arc::clone(&a), Arc::clone(&b)]
+            .into_iter()
+            .map(|node| {
+                let email = email.clone();
+                thread::spawn(move || {
+                    let form = [
+                        ("EmailAddress", email.as_str()),
+                        ("Password", "correct horse battery staple"),
+                    ];
+                    node.post("/Accounts.json", &node.admin_auth(), &form)
+                        .status
+                })
+            })
+            .collect::<Vec<_>>()
+            .into_iter()
+            .map(|answer| answer.join().unwrap())
+            .collect();
+        let mut sorted = answers.clone();
+        sorted.sort_unstable();
+        assert_eq!(sorted, [201, 409], "round {round}");
+        created += 1;
+    }
+    assert_eq!(accounts_on(&url), 1 + created);
+
+    // Two nodes changing different fields of one account: both changes stay.
+    let target = "/Accounts/race0@example.com.json";
+    let rename = {
+        let a = Arc::clone(&a);
+        thread::spawn(move || {
+            a.post(target, &a.admin_auth(), &[("FriendlyName", "Both")])
+                .status
+        })
+    };
+    let suspend = {
+        let b = Arc::clone(&b);
+        thread::spawn(move || {
+            b.post(target, &b.admin_auth(), &[("Status", "suspended")])
+                .status
+        })
+    };
+    assert_eq!(
+        (rename.join().unwrap(), suspend.join().unwrap()),
+        (200, 200)
+    );
+    let account = a.get(target, &a.admin_auth()).json();
+    assert_eq!(account["friendly_name"], "Both");
+    assert_eq!(account["status"], "suspended");
+}
+
+#[test]
 fn nodes_starting_together_make_one_administrator() {
     let cluster = shared_cluster();
     // The nodes share one key file, as an operator would deploy them: a first node on a
