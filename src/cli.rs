@@ -27,12 +27,13 @@ pub struct Cli {
     #[command(subcommand)]
     command: Option<Command>,
 
-    /// The SQLite database file, created on first start
+    /// The SQLite database file, created on first start, or a PostgreSQL database's
+    /// postgres://USER[:PASSWORD]@HOST[:PORT]/DB[?sslmode=...] URL, with its key file named
     #[arg(
         long,
         global = true,
         env = "SWITCHBOARD_DB",
-        value_name = "PATH",
+        value_name = "PATH|URL",
         default_value = "./switchboard.db"
     )]
     db: PathBuf,
@@ -214,11 +215,11 @@ impl Cli {
             Some(Command::Backup { path }) => Task::Backup(path),
             Some(Command::Check) => Task::Check,
             Some(Command::Admin(AdminCommand::ResetPassword { email, key })) => {
-                key_config(&mut config, key);
+                key_config(&mut config, key)?;
                 Task::ResetPassword(email)
             }
             Some(Command::Admin(AdminCommand::NewKey { key })) => {
-                key_file_config(&mut config, key);
+                key_file_config(&mut config, key)?;
                 Task::NewKey
             }
         };
@@ -237,19 +238,26 @@ fn serve_flag_given(matches: &clap::ArgMatches) -> Option<String> {
     given
 }
 
-fn key_config(config: &mut Config, args: KeyArgs) {
-    key_file_config(config, args.key);
+fn key_config(config: &mut Config, args: KeyArgs) -> Result<(), String> {
+    key_file_config(config, args.key)?;
     config.bcrypt_cost = args.bcrypt_cost;
+    Ok(())
 }
 
-fn key_file_config(config: &mut Config, args: KeyFileArg) {
-    config.key_file = args
-        .key_file
-        .unwrap_or_else(|| default_key_file(&config.db_path));
+/// A URL has no folder to keep the key beside, so a PostgreSQL database names its key file.
+fn key_file_config(config: &mut Config, args: KeyFileArg) -> Result<(), String> {
+    config.key_file = match args.key_file {
+        Some(path) => path,
+        None if crate::store::is_url(&config.db_path) => {
+            return Err("--key-file is required when --db is a PostgreSQL URL".into())
+        }
+        None => default_key_file(&config.db_path),
+    };
+    Ok(())
 }
 
 fn serve_config(config: &mut Config, args: ServeArgs) -> Result<Task, String> {
-    key_config(config, args.key);
+    key_config(config, args.key)?;
     config.admin_email =
         Email::parse(&args.admin_email).map_err(|e| format!("--admin-email: {}", e.reason))?;
     config.listen = args.listen;
@@ -320,6 +328,20 @@ mod tests {
         assert_eq!(task_, Task::Backup("copy.db".into()));
         assert_eq!(config.db_path, PathBuf::from("live.db"));
         assert_eq!(task(&["--db", "live.db", "check"]).0, Task::Check);
+    }
+
+    #[test]
+    fn a_postgres_url_needs_a_key_file() {
+        let url = "postgres://app@db.example.com/switchboard";
+        let error = parse(&["--db", url]).unwrap().into_config().unwrap_err();
+        assert_eq!(
+            error,
+            "--key-file is required when --db is a PostgreSQL URL"
+        );
+        let (task_, config) = task(&["--db", url, "--key-file", "/etc/sb.key"]);
+        assert_eq!(task_, Task::Serve);
+        assert_eq!(config.db_path, PathBuf::from(url));
+        assert_eq!(config.key_file, PathBuf::from("/etc/sb.key"));
     }
 
     #[test]

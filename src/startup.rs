@@ -126,13 +126,7 @@ impl Application {
     /// The start-up log line, and on a first start the administrator's one-time password,
     /// printed to the terminal and never to the log.
     pub fn announce(&self) {
-        // The operator's own path, resolved, so that the line says which file this is.
-        let database = self
-            .config
-            .db_path
-            .canonicalize()
-            .unwrap_or_else(|_| self.config.db_path.clone());
-        let database = database.display();
+        let database = database_name(&self.config.db_path);
         log::info!(
             "Switchboard {VERSION} listening on {}://{}, database {database}, sync {}",
             if self.config.tls.is_some() {
@@ -203,6 +197,20 @@ impl Application {
     }
 }
 
+/// The operator's own path, resolved, so that the line says which file this is; a URL without
+/// its password.
+fn database_name(db: &Path) -> String {
+    match store::postgres_url(db) {
+        Ok(Some(settings)) => settings.to_string(),
+        Ok(None) => db
+            .canonicalize()
+            .unwrap_or_else(|_| db.to_owned())
+            .display()
+            .to_string(),
+        Err(_) => "(an invalid URL)".to_owned(),
+    }
+}
+
 /// SIGTERM and SIGINT, caught from the moment this is made (make it before announcing the
 /// server, so that a signal sent right after the announcement is not fatal).
 pub struct StopSignals {
@@ -270,6 +278,10 @@ fn tls_config(config: &Config) -> Result<Option<rustls::ServerConfig>, StartupEr
 /// What must hold before a database is made: the configured first password passes the
 /// policy, and the database's folder exists.
 fn check_before_creating(config: &Config) -> Result<(), StartupError> {
+    if store::is_url(&config.db_path) {
+        // Checked as the administrator is made: an existing database may already have one.
+        return Ok(());
+    }
     if !config.db_path.exists() {
         if let Some(password) = &config.admin_password {
             let name = FirstAdministrator::name();
@@ -284,7 +296,12 @@ fn check_before_creating(config: &Config) -> Result<(), StartupError> {
 /// that the database is taken, which is the real conflict. From here on, a refused start
 /// takes away what it made (see [`Leftovers`]).
 fn lock_and_bind(config: &Config) -> Result<(Leftovers, TcpListener), StartupError> {
-    let leftovers = Leftovers::new(InstanceLock::acquire(&config.db_path)?);
+    // PostgreSQL is made to be shared: several nodes may serve one database.
+    let lock = match store::is_url(&config.db_path) {
+        true => None,
+        false => Some(InstanceLock::acquire(&config.db_path)?),
+    };
+    let leftovers = Leftovers::new(lock);
     let listener = TcpListener::bind(&config.listen).map_err(StartupError::Listen)?;
     Ok((leftovers, listener))
 }
@@ -346,6 +363,9 @@ async fn first_administrator(
 /// SQLite would only say that it cannot open the file; the operator needs to know which
 /// folder is missing.
 pub fn require_folder(db_path: &Path) -> Result<(), StartupError> {
+    if store::is_url(db_path) {
+        return Ok(());
+    }
     let folder = match db_path.parent() {
         Some(parent) if !parent.as_os_str().is_empty() => parent,
         _ => return Ok(()),
@@ -404,9 +424,9 @@ struct Leftovers {
 }
 
 impl Leftovers {
-    fn new(lock: InstanceLock) -> Leftovers {
+    fn new(lock: Option<InstanceLock>) -> Leftovers {
         Leftovers {
-            lock: Some(lock),
+            lock,
             files: Vec::new(),
         }
     }

@@ -1,8 +1,15 @@
-//! The PostgreSQL store's foundation against a real server: the schema's migrations, the byte
-//! order of Sids and emails, and TLS. Each test gets its own database in a throwaway cluster.
+//! The PostgreSQL store against a real server: the schema's migrations, the byte order of Sids
+//! and emails, TLS, and the whole Accounts API served from it by one node or several. Each test
+//! gets its own database in a throwaway cluster.
 
+#[allow(dead_code)]
+#[path = "support/binary.rs"]
+mod binary;
 #[path = "support/postgres.rs"]
 mod cluster;
+#[allow(dead_code)]
+#[path = "api/helpers.rs"]
+mod helpers;
 
 use std::sync::{Arc, Barrier, Mutex, Weak};
 use std::thread;
@@ -264,4 +271,388 @@ fn tls_require_encrypts_and_verify_full_checks_root_and_host() {
         assert!(error.to_string().contains("certificate"), "{shown}");
         assert!(!shown.contains("hunter2"), "{shown}");
     }
+}
+
+// ---- The Accounts API served from PostgreSQL ----
+
+use helpers::{spawn_app_with, Auth, TestApp, ADMIN_EMAIL, ADMIN_PASSWORD};
+use serde_json::Value;
+use switchboard::config::Config;
+
+/// A URL for a new database of its own on the shared cluster.
+fn database_url(cluster: &Cluster, name: &str) -> String {
+    cluster.create_database(name);
+    cluster.url("127.0.0.1", name, "sslmode=disable")
+}
+
+fn on_postgres(url: &str) -> impl FnOnce(&mut Config) + '_ {
+    move |config| config.db_path = url.into()
+}
+
+/// A second node on the database of `first`, with the same key file.
+fn another_node(first: &TestApp, url: &str) -> TestApp {
+    let key_file = first.dir.path().join("switchboard.db.key");
+    spawn_app_with(move |config| {
+        config.db_path = url.into();
+        config.key_file = key_file;
+    })
+}
+
+fn accounts_on(url: &str) -> i64 {
+    let mut client = connect(&Settings::parse(url).unwrap()).unwrap();
+    client
+        .query_one("SELECT count(*) FROM accounts", &[])
+        .unwrap()
+        .get(0)
+}
+
+/// A body with what must differ between two stores (Sids, tokens, dates, addresses) masked.
+fn masked(body: &str) -> Value {
+    fn mask(value: &mut Value) {
+        match value {
+            Value::Object(map) => {
+                for (key, value) in map.iter_mut() {
+                    let varies = matches!(
+                        key.as_str(),
+                        "sid"
+                            | "owner_account_sid"
+                            | "auth_token"
+                            | "date_created"
+                            | "date_updated"
+                            | "uri"
+                            | "next_page_uri"
+                            | "previous_page_uri"
+                            | "first_page_uri"
+                            | "subresource_uris"
+                            | "page_token"
+                    );
+                    if varies && !value.is_null() {
+                        *value = Value::String("*".into());
+                    } else {
+                        mask(value);
+                    }
+                }
+            }
+            Value::Array(items) => items.iter_mut().for_each(mask),
+            _ => {}
+        }
+    }
+    let mut value: Value = serde_json::from_str(body).unwrap_or(Value::String(body.into()));
+    mask(&mut value);
+    value
+}
+
+/// The same requests, in the same order, with what each answered.
+fn exercise(app: &TestApp) -> Vec<(u16, Value)> {
+    let admin = app.admin_auth();
+    let mut answers = Vec::new();
+    let mut record = |reply: helpers::Reply| {
+        answers.push((reply.status, masked(&reply.body)));
+        reply
+    };
+    let mut sids = Vec::new();
+    for n in 0..5 {
+        let email = format!("user{n}@example.com");
+        let name = if n % 2 == 0 { "Even" } else { "Odd" };
+        let reply = record(app.post(
+            "/Accounts.json",
+            &admin,
+            &[
+                ("EmailAddress", email.as_str()),
+                ("Password", "correct horse battery staple"),
+                ("FriendlyName", name),
+            ],
+        ));
+        sids.push(reply.json()["sid"].as_str().unwrap_or_default().to_owned());
+    }
+    record(app.post(
+        "/Accounts.json",
+        &admin,
+        &[
+            ("EmailAddress", "user0@example.com"),
+            ("Password", "another good password 9"),
+        ],
+    ));
+    record(app.get(&format!("/Accounts/{}.json", sids[1]), &admin));
+    record(app.get("/Accounts/user3@example.com.json", &admin));
+    record(app.post(
+        &format!("/Accounts/{}.json", sids[2]),
+        &admin,
+        &[("FriendlyName", "Renamed"), ("Status", "suspended")],
+    ));
+    for query in [
+        "",
+        "?PageSize=2",
+        "?PageSize=2&Page=1",
+        "?FriendlyName=Odd",
+        "?Status=suspended",
+        "?EmailAddress=user4@example.com",
+    ] {
+        let first = record(app.get(&format!("/Accounts.json{query}"), &admin));
+        if let Some(next) = first.json()["next_page_uri"].as_str() {
+            record(app.get(next, &admin));
+        }
+    }
+    answers
+}
+
+#[test]
+fn the_api_answers_as_it_does_on_sqlite() {
+    let cluster = shared_cluster();
+    let url = database_url(&cluster, "same_answers");
+    let postgres = spawn_app_with(on_postgres(&url));
+    let sqlite = spawn_app_with(|_| {});
+    assert_eq!(
+        accounts_on(&url),
+        1,
+        "the first start made the administrator"
+    );
+    let on_postgres = exercise(&postgres);
+    let on_sqlite = exercise(&sqlite);
+    assert_eq!(on_postgres.len(), on_sqlite.len());
+    for (index, (pg, lite)) in on_postgres.iter().zip(&on_sqlite).enumerate() {
+        assert_eq!(pg, lite, "answer {index} differs");
+    }
+    assert!(on_postgres.iter().any(|(status, _)| *status == 409));
+}
+
+#[test]
+fn a_change_on_one_node_is_seen_on_the_other_at_once() {
+    let cluster = shared_cluster();
+    let url = database_url(&cluster, "two_nodes");
+    let a = spawn_app_with(on_postgres(&url));
+    let b = another_node(&a, &url);
+    let listing = b.get("/Accounts.json?PageSize=5", &b.admin_auth());
+    assert_eq!(listing.status, 200, "{}", listing.body);
+
+    let renamed = a.post(
+        &format!("/Accounts/{}.json", a.admin.sid),
+        &a.admin_auth(),
+        &[("FriendlyName", "Renamed on A")],
+    );
+    assert_eq!(renamed.status, 200, "{}", renamed.body);
+    let listing = b.get("/Accounts.json?PageSize=5", &b.admin_auth());
+    assert_eq!(
+        listing.json()["accounts"][0]["friendly_name"],
+        "Renamed on A"
+    );
+
+    let old_token = b.admin_auth();
+    let changed = a.post(
+        &format!("/Accounts/{ADMIN_EMAIL}.json"),
+        &Auth::basic(ADMIN_EMAIL, ADMIN_PASSWORD),
+        &[("Password", "a brand new password 42")],
+    );
+    assert_eq!(changed.status, 200, "{}", changed.body);
+    let me = format!("/Accounts/{ADMIN_EMAIL}.json");
+    assert_eq!(
+        b.get(&me, &Auth::basic(ADMIN_EMAIL, ADMIN_PASSWORD)).status,
+        401
+    );
+    assert_eq!(b.get(&me, &old_token).status, 401);
+    let fresh = b.get(&me, &Auth::basic(ADMIN_EMAIL, "a brand new password 42"));
+    assert_eq!(fresh.status, 200, "{}", fresh.body);
+}
+
+#[test]
+fn concurrent_writes_on_two_nodes_keep_every_rule() {
+    let cluster = shared_cluster();
+    let url = database_url(&cluster, "concurrent");
+    let a = Arc::new(spawn_app_with(on_postgres(&url)));
+    let b = Arc::new(another_node(&a, &url));
+    let rounds = 8;
+    let mut created = 0;
+    for round in 0..rounds {
+        let email = format!("race{round}@example.com");
+        let answers: Vec<u16> = [Arc::clone(&a), Arc::clone(&b)]
+            .into_iter()
+            .map(|node| {
+                let email = email.clone();
+                thread::spawn(move || {
+                    let form = [
+                        ("EmailAddress", email.as_str()),
+                        ("Password", "correct horse battery staple"),
+                    ];
+                    node.post("/Accounts.json", &node.admin_auth(), &form)
+                        .status
+                })
+            })
+            .collect::<Vec<_>>()
+            .into_iter()
+            .map(|answer| answer.join().unwrap())
+            .collect();
+        let mut sorted = answers.clone();
+        sorted.sort_unstable();
+        assert_eq!(sorted, [201, 409], "round {round}");
+        created += 1;
+    }
+    assert_eq!(accounts_on(&url), 1 + created);
+
+    // Two nodes changing different fields of one account: both changes stay.
+    let target = "/Accounts/race0@example.com.json";
+    let rename = {
+        let a = Arc::clone(&a);
+        thread::spawn(move || {
+            a.post(target, &a.admin_auth(), &[("FriendlyName", "Both")])
+                .status
+        })
+    };
+    let suspend = {
+        let b = Arc::clone(&b);
+        thread::spawn(move || {
+            b.post(target, &b.admin_auth(), &[("Status", "suspended")])
+                .status
+        })
+    };
+    assert_eq!(
+        (rename.join().unwrap(), suspend.join().unwrap()),
+        (200, 200)
+    );
+    let account = a.get(target, &a.admin_auth()).json();
+    assert_eq!(account["friendly_name"], "Both");
+    assert_eq!(account["status"], "suspended");
+}
+
+#[test]
+fn nodes_starting_together_make_one_administrator() {
+    let cluster = shared_cluster();
+    // The nodes share one key file, as an operator would deploy them: a first node on a
+    // scratch database makes it.
+    let maker = spawn_app_with(on_postgres(&database_url(&cluster, "key_maker")));
+    let key_file = maker.dir.path().join("switchboard.db.key");
+    let url = database_url(&cluster, "together_api");
+    let start = Arc::new(Barrier::new(3));
+    let nodes: Vec<_> = (0..3)
+        .map(|_| {
+            let (start, url, key_file) = (Arc::clone(&start), url.clone(), key_file.clone());
+            thread::spawn(move || {
+                let dir = tempfile::tempdir().unwrap();
+                let mut config = helpers::test_config(&dir);
+                config.db_path = url.into();
+                config.key_file = key_file;
+                start.wait();
+                helpers::start(config);
+                dir
+            })
+        })
+        .collect();
+    for node in nodes {
+        node.join().expect("every node starts");
+    }
+    assert_eq!(accounts_on(&url), 1);
+}
+
+#[test]
+fn another_key_file_is_refused_and_writes_nothing() {
+    let cluster = shared_cluster();
+    let url = database_url(&cluster, "other_key");
+    let first = spawn_app_with(on_postgres(&url));
+    let version = |url: &str| -> String {
+        let mut client = connect(&Settings::parse(url).unwrap()).unwrap();
+        let rows = client
+            .query(
+                "SELECT name || '=' || value FROM installation ORDER BY name",
+                &[],
+            )
+            .unwrap();
+        rows.iter()
+            .map(|row| row.get::<_, String>(0))
+            .collect::<Vec<_>>()
+            .join(",")
+    };
+    let before = (version(&url), accounts_on(&url));
+    let dir = tempfile::tempdir().unwrap();
+    let other_key = dir.path().join("other.key");
+    // A key of the right form, but not this database's: the first key with one digit changed.
+    let mut bytes = std::fs::read(first.dir.path().join("switchboard.db.key")).unwrap();
+    bytes[0] = if bytes[0] == b'a' { b'b' } else { b'a' };
+    std::fs::write(&other_key, bytes).unwrap();
+    let (sender, receiver) = std::sync::mpsc::channel();
+    let mut config = helpers::test_config(&dir);
+    config.db_path = url.clone().into();
+    config.key_file = other_key;
+    thread::spawn(move || {
+        actix_web::rt::System::new().block_on(async move {
+            let outcome = switchboard::startup::Application::build(config).await;
+            sender
+                .send(outcome.err().map(|error| error.to_string()))
+                .unwrap();
+        })
+    });
+    let refusal = receiver
+        .recv_timeout(std::time::Duration::from_secs(30))
+        .unwrap()
+        .expect("the start is refused");
+    assert!(
+        refusal.contains("does not belong to this database"),
+        "{refusal}"
+    );
+    assert_eq!((version(&url), accounts_on(&url)), before);
+}
+
+#[test]
+fn a_stopped_database_answers_503_and_the_node_recovers() {
+    let cluster = Cluster::start();
+    let url = database_url(&cluster, "outage");
+    let app = spawn_app_with(on_postgres(&url));
+    let me = format!("/Accounts/{}.json", app.admin.sid);
+    assert_eq!(app.get(&me, &app.admin_auth()).status, 200);
+
+    cluster.stop();
+    for _ in 0..2 {
+        let reply = app.get(&me, &app.admin_auth());
+        assert_eq!(reply.status, 503, "{}", reply.body);
+        assert!(reply.header("Retry-After").is_some());
+        let write = app.post(&me, &app.admin_auth(), &[("FriendlyName", "During outage")]);
+        assert_eq!(write.status, 503, "{}", write.body);
+    }
+
+    cluster.restart();
+    let reply = app.get(&me, &app.admin_auth());
+    assert_eq!(reply.status, 200, "{}", reply.body);
+    let renamed = app.post(&me, &app.admin_auth(), &[("FriendlyName", "After outage")]);
+    assert_eq!(renamed.status, 200, "{}", renamed.body);
+}
+
+#[test]
+fn the_binary_takes_a_url_with_a_key_file_and_never_shows_its_password() {
+    let cluster = shared_cluster();
+    cluster.create_database("binary");
+    let url = cluster
+        .url("127.0.0.1", "binary", "sslmode=disable")
+        .replacen("postgres@", "postgres:hunter2@", 1);
+    let dir = tempfile::tempdir().unwrap();
+
+    let refused = binary::command().args(["--db", &url]).output().unwrap();
+    assert_eq!(refused.status.code(), Some(2));
+    let stderr = String::from_utf8_lossy(&refused.stderr);
+    assert_eq!(stderr.lines().count(), 1, "{stderr}");
+    assert!(stderr.contains("--key-file is required"), "{stderr}");
+    assert!(!stderr.contains("hunter2"), "{stderr}");
+
+    let backup = binary::command()
+        .args(["--db", &url, "backup"])
+        .arg(dir.path().join("copy.db"))
+        .output()
+        .unwrap();
+    assert!(!backup.status.success());
+    let stderr = String::from_utf8_lossy(&backup.stderr);
+    assert!(
+        stderr.contains("pg_dump") && !stderr.contains("hunter2"),
+        "{stderr}"
+    );
+
+    let mut command = binary::command();
+    command
+        .args(["--db", &url, "--listen", "127.0.0.1:0", "--key-file"])
+        .arg(dir.path().join("switchboard.key"));
+    let server = binary::spawn(command);
+    let line = &server.log_line;
+    assert!(
+        line.contains("database postgres://postgres@127.0.0.1:"),
+        "{line}"
+    );
+    assert!(!line.contains("hunter2"), "{line}");
+    assert!(server.stdout_when_quiet().contains("First start"));
+    assert_eq!(accounts_on(&url), 1);
 }

@@ -12,6 +12,11 @@ use crate::startup::require_folder;
 use crate::store::copy_database;
 
 pub fn backup(config: &Config, target: &Path) -> Result<String, String> {
+    if crate::store::is_url(&config.db_path) {
+        return Err(
+            "backup copies a SQLite file: back up a PostgreSQL database with pg_dump".into(),
+        );
+    }
     require_folder(&config.db_path).map_err(|e| e.to_string())?;
     require_target_folder(target)?;
     refuse_live_database(config, target)?;

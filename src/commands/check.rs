@@ -6,6 +6,9 @@ use crate::startup::require_folder;
 use crate::store::check_integrity;
 
 pub fn check(config: &Config) -> Result<String, String> {
+    if crate::store::is_url(&config.db_path) {
+        return Err("check reads a SQLite file: PostgreSQL checks its own pages (see its amcheck extension)".into());
+    }
     require_folder(&config.db_path).map_err(|e| e.to_string())?;
     let integrity = check_integrity(&config.db_path).map_err(|e| e.to_string())?;
     match integrity.problems.first() {

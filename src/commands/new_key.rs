@@ -15,6 +15,9 @@ use crate::startup::require_folder;
 use crate::store::{InstanceLock, OpenError, SqliteStore, StoreOptions, SyncMode};
 
 pub fn new_key(config: &Config) -> Result<String, String> {
+    if crate::store::is_url(&config.db_path) {
+        return Err("new-key is for a SQLite file: a PostgreSQL database keeps the key file it was set up with".into());
+    }
     require_folder(&config.db_path).map_err(|e| e.to_string())?;
     refuse_present_key(&config.key_file)?;
     // With a server running, the database's check value must not change under it.

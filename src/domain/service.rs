@@ -13,7 +13,7 @@ use super::error::DomainError;
 use super::paging::{page_window, parse_page, parse_page_size, Direction, PageToken, PageWindow};
 use super::store::{
     self, AccountKey, AccountRead, Cursor, DataVersion, ListQuery, Listed, Position, Scope, Store,
-    WriteJob,
+    StoreError, WriteJob,
 };
 use super::throttle::{client_of, NameKey, NameKeys, Throttle};
 
@@ -495,10 +495,23 @@ impl AccountService {
         let job_account = account.clone();
         let account = self
             .write(Box::new(move |tx| {
+                // Nodes sharing one database may start together: only the first to write finds
+                // it still empty.
+                if !tx.is_empty()? {
+                    return Err(DomainError::Store(StoreError::Duplicate));
+                }
                 insert(tx, &job_account)?;
                 reread(&*tx, &job_account.sid)
             }))
-            .await?;
+            .await;
+        let account = match account {
+            Err(DomainError::Store(StoreError::Duplicate) | DomainError::EmailTaken)
+                if !self.read(|reader| Ok(reader.is_empty()?)).await? =>
+            {
+                return Ok(None)
+            }
+            other => other?,
+        };
         Ok(Some(FirstAdministrator {
             account,
             generated_password: generated.then_some(password),

@@ -1,6 +1,6 @@
-//! The stores: every line of SQL in the project, behind the domain's storage traits. There is
-//! one store today, SQLite (`sqlite.rs`, with its writer, migrations, lock, backup and check);
-//! [`open`] is where another backend would be chosen.
+//! The stores: every line of SQL in the project, behind the domain's storage traits. SQLite
+//! (`sqlite.rs`, with its writer, migrations, lock, backup and check) serves a file;
+//! PostgreSQL (`postgres`) serves a `postgres://` URL. [`open`] chooses by `--db`.
 
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
@@ -18,23 +18,52 @@ mod writer;
 pub use backup::{copy_database, CopySummary};
 pub use check::{check_integrity, Integrity};
 pub use lock::{lock_path, InstanceLock};
+pub use postgres::{CheckedPostgres, PostgresStore, Settings};
 pub use sqlite::{CheckedDatabase, OpenError, SqliteStore, StorageLimit, StoreOptions, SyncMode};
 
 /// A database that passed every check and has not been written to yet: a start that fails
 /// before [`Opened::start`] leaves it exactly as it was.
 pub enum Opened {
     Sqlite(CheckedDatabase),
+    Postgres(CheckedPostgres),
+}
+
+/// The PostgreSQL settings when `--db` is a `postgres://` or `postgresql://` URL; `None` for a
+/// SQLite file. `--db` reaches the store as given, so a URL rides in the path unchanged.
+pub fn postgres_url(db: &Path) -> Result<Option<Settings>, OpenError> {
+    match db.to_str() {
+        Some(text) if Settings::is_url(text) => Settings::parse(text)
+            .map(Some)
+            .map_err(|error| OpenError::Other(error.to_string())),
+        _ => Ok(None),
+    }
+}
+
+/// True when `--db` names PostgreSQL rather than a SQLite file.
+pub fn is_url(db: &Path) -> bool {
+    db.to_str().is_some_and(Settings::is_url)
 }
 
 /// Opens the configured database and checks it, writing nothing; a missing SQLite file is
 /// created empty.
 pub fn open(options: &StoreOptions) -> Result<Opened, OpenError> {
-    SqliteStore::check(options).map(Opened::Sqlite)
+    match postgres_url(&options.path)? {
+        Some(settings) => open_postgres(settings, options),
+        None => SqliteStore::check(options).map(Opened::Sqlite),
+    }
 }
 
 /// As [`open`], for a command run beside the server: never creates a database.
 pub fn open_existing(options: &StoreOptions) -> Result<Opened, OpenError> {
-    SqliteStore::check_existing(options).map(Opened::Sqlite)
+    match postgres_url(&options.path)? {
+        Some(settings) => open_postgres(settings, options),
+        None => SqliteStore::check_existing(options).map(Opened::Sqlite),
+    }
+}
+
+fn open_postgres(settings: Settings, options: &StoreOptions) -> Result<Opened, OpenError> {
+    let connections = usize::try_from(options.readers).unwrap_or(usize::MAX);
+    CheckedPostgres::check(settings, connections, options.busy_wait).map(Opened::Postgres)
 }
 
 impl Opened {
@@ -42,6 +71,8 @@ impl Opened {
     pub fn created(&self) -> bool {
         match self {
             Opened::Sqlite(checked) => checked.created(),
+            // A PostgreSQL database is made by its operator, never by a start.
+            Opened::Postgres(_) => false,
         }
     }
 
@@ -49,6 +80,7 @@ impl Opened {
     pub fn holds_accounts(&self) -> Result<bool, OpenError> {
         match self {
             Opened::Sqlite(checked) => checked.holds_accounts(),
+            Opened::Postgres(checked) => checked.holds_accounts(),
         }
     }
 
@@ -56,6 +88,7 @@ impl Opened {
     pub fn key_check(&self) -> Result<Option<String>, OpenError> {
         match self {
             Opened::Sqlite(checked) => checked.key_check(),
+            Opened::Postgres(checked) => checked.key_check(),
         }
     }
 
@@ -63,6 +96,7 @@ impl Opened {
     pub fn start(self, key_check: &str) -> Result<Arc<dyn Store>, OpenError> {
         match self {
             Opened::Sqlite(checked) => Ok(Arc::new(checked.start(key_check)?)),
+            Opened::Postgres(checked) => Ok(Arc::new(checked.start(key_check)?)),
         }
     }
 }

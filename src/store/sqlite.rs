@@ -689,21 +689,22 @@ fn is_empty(conn: &Connection) -> Result<bool, StoreError> {
 }
 
 /// The parts of a listing that change its SQL; the values go in as parameters.
+/// PostgreSQL builds its own statements from the same shapes.
 #[derive(Clone, Copy)]
-struct ListShape {
+pub(super) struct ListShape {
     /// 0: the account itself, 1: a root's subtree, 2: a branch's subtree.
-    scope: usize,
-    friendly_name: bool,
-    email: bool,
-    status: bool,
+    pub(super) scope: usize,
+    pub(super) friendly_name: bool,
+    pub(super) email: bool,
+    pub(super) status: bool,
     /// 0: offset, 1: after a cursor, 2: before a cursor.
-    position: usize,
+    pub(super) position: usize,
 }
 
 impl ListShape {
-    const COUNT: usize = 3 * 2 * 2 * 2 * 3;
+    pub(super) const COUNT: usize = 3 * 2 * 2 * 2 * 3;
 
-    fn of(query: &ListQuery) -> ListShape {
+    pub(super) fn of(query: &ListQuery) -> ListShape {
         ListShape {
             scope: match query.scope {
                 Scope::Itself(_) => 0,
@@ -721,14 +722,14 @@ impl ListShape {
         }
     }
 
-    fn index(self) -> usize {
+    pub(super) fn index(self) -> usize {
         let flags = usize::from(self.friendly_name)
             | usize::from(self.email) << 1
             | usize::from(self.status) << 2;
         (self.scope * 8 + flags) * 3 + self.position
     }
 
-    fn from_index(index: usize) -> ListShape {
+    pub(super) fn from_index(index: usize) -> ListShape {
         let (rest, position) = (index / 3, index % 3);
         let (scope, flags) = (rest / 8, rest % 8);
         ListShape {

@@ -76,6 +76,24 @@ impl Cluster {
             .expect("create a test database");
     }
 
+    /// Stops the server, closing every connection. Fast rather than immediate: the cluster
+    /// runs without fsync and synchronous commit, so a crash would lose what the test wrote.
+    #[allow(dead_code)]
+    pub fn stop(&self) {
+        let mut command = self.command("pg_ctl");
+        command
+            .arg("-D")
+            .arg(&self.data)
+            .args(["-m", "fast", "-w", "stop"]);
+        run(&mut command, "pg_ctl stop");
+    }
+
+    /// Starts a stopped server again on the same port and data.
+    #[allow(dead_code)]
+    pub fn restart(&self) {
+        self.pg_ctl_start();
+    }
+
     /// A file in the cluster's directory, readable by the server's account.
     pub fn write_file(&self, name: &str, contents: &str, mode: u32) -> PathBuf {
         let path = self.dir.path().join(name);

@@ -1,10 +1,16 @@
-//! The PostgreSQL store's foundation: where to connect (`url`), how (`connect`, TLS by rustls)
-//! and the schema (`migrate`, schema.pg.sql under an advisory lock).
+//! The PostgreSQL store: where to connect (`url`), how (`connect`, TLS by rustls), the schema
+//! (`migrate`, schema.pg.sql under an advisory lock), the accounts' SQL (`sql`), the store
+//! itself (`store`) and the checks before it starts (`open`).
 
 mod connect;
 mod migrate;
+mod open;
+mod sql;
+mod store;
 mod url;
 
 pub use connect::{connect, ConnectError};
 pub use migrate::{latest_version, migrate, schema_version, MigrateError};
+pub use open::CheckedPostgres;
+pub use store::PostgresStore;
 pub use url::{Password, Settings, SslMode, UrlError};
