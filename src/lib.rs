@@ -1,7 +1,7 @@
-//! Switchboard: the Restcomm-compatible Accounts API over embedded SQLite.
+//! Switchboard: the Restcomm-compatible Accounts API over embedded SQLite, or PostgreSQL.
 //!
 //! Layers point one way: `http` -> `domain` <- `store`. The domain holds the rules and the
-//! storage traits; the store implements them with SQLite; `startup` wires them together.
+//! storage traits; the stores implement them; `startup` wires them together.
 
 pub mod cli;
 pub mod commands;
