@@ -58,6 +58,24 @@ pub enum Command {
     /// Check the whole database file for damage (SQLite's integrity check), with the server
     /// stopped or running; reads only. Exits 0 when the file is intact
     Check,
+    /// Copy a whole installation (every account with its password hash and token salt, and
+    /// the key check value) from one database into a new, empty one, SQLite or PostgreSQL, in
+    /// one transaction. Stop the servers on the source first for a copy that misses no write.
+    /// The key file is not needed here, but the copy must be served with the same key file:
+    /// then every Sid, password and AuthToken works unchanged
+    Copy {
+        /// The database to copy: a SQLite file or a postgres:// URL
+        #[arg(long, value_name = "PATH|URL")]
+        from: PathBuf,
+        /// The new, empty database to fill (a missing SQLite file is created); one that holds
+        /// accounts is refused and left as it was
+        #[arg(long, value_name = "PATH|URL")]
+        to: PathBuf,
+        /// Takes the place of the global --db, out of this help: given, it is refused, since
+        /// it would be unclear which side it names
+        #[arg(long = "db", hide = true, value_name = "PATH|URL")]
+        db: Option<PathBuf>,
+    },
     /// Recovery commands, run on the server's machine
     #[command(subcommand)]
     Admin(AdminCommand),
@@ -174,6 +192,7 @@ pub enum Task {
     Serve,
     Backup(PathBuf),
     Check,
+    Copy { from: PathBuf, to: PathBuf },
     ResetPassword(String),
     NewKey,
 }
@@ -190,6 +209,12 @@ impl Cli {
     {
         let mut command = <Cli as clap::CommandFactory>::command();
         let matches = command.try_get_matches_from_mut(args)?;
+        if let Some(("copy", copy)) = matches.subcommand() {
+            if copy.value_source("db") == Some(clap::parser::ValueSource::CommandLine) {
+                let message = "copy names its databases with --from and --to, not --db";
+                return Err(command.error(clap::error::ErrorKind::ArgumentConflict, message));
+            }
+        }
         if let Some((name, _)) = matches.subcommand() {
             if let Some(flag) = serve_flag_given(&matches) {
                 let message = if name == "serve" {
@@ -214,6 +239,7 @@ impl Cli {
             Some(Command::Serve(args)) => serve_config(&mut config, args)?,
             Some(Command::Backup { path }) => Task::Backup(path),
             Some(Command::Check) => Task::Check,
+            Some(Command::Copy { from, to, .. }) => Task::Copy { from, to },
             Some(Command::Admin(AdminCommand::ResetPassword { email, key })) => {
                 key_config(&mut config, key)?;
                 Task::ResetPassword(email)
@@ -328,6 +354,13 @@ mod tests {
         assert_eq!(task_, Task::Backup("copy.db".into()));
         assert_eq!(config.db_path, PathBuf::from("live.db"));
         assert_eq!(task(&["--db", "live.db", "check"]).0, Task::Check);
+        assert_eq!(
+            task(&["copy", "--from", "a.db", "--to", "postgres://u@h/d"]).0,
+            Task::Copy {
+                from: "a.db".into(),
+                to: "postgres://u@h/d".into()
+            }
+        );
     }
 
     #[test]
@@ -389,6 +422,10 @@ mod tests {
             &["--workers", "2", "serve"],
             &["backup", "copy.db", "--trusted-proxy", "10.0.0.1"],
             &["--trusted-proxy", "10.0.0.1", "check"],
+            &["copy", "--from", "a.db", "--to", "b.db", "--key-file", "k"],
+            &["copy", "--from", "a.db", "--to", "b.db", "--db", "c.db"],
+            &["--db", "c.db", "copy", "--from", "a.db", "--to", "b.db"],
+            &["copy", "--from", "a.db"],
         ] {
             assert!(parse(args).is_err(), "{args:?}");
         }

@@ -29,6 +29,7 @@ fn main() -> ExitCode {
         Task::Serve => return serve(config),
         Task::Backup(path) => commands::backup(&config, &path),
         Task::Check => commands::check(&config),
+        Task::Copy { from, to } => commands::copy(&from, &to),
         Task::ResetPassword(email) => commands::reset_password(&config, &email),
         Task::NewKey => commands::new_key(&config),
     };

@@ -13,6 +13,7 @@ mod lock;
 mod migrate;
 pub mod postgres;
 pub mod sqlite;
+mod transfer;
 mod writer;
 
 pub use backup::{copy_database, CopySummary};
@@ -20,6 +21,7 @@ pub use check::{check_integrity, Integrity};
 pub use lock::{lock_path, InstanceLock};
 pub use postgres::{CheckedPostgres, PostgresStore, Settings};
 pub use sqlite::{CheckedDatabase, OpenError, SqliteStore, StorageLimit, StoreOptions, SyncMode};
+pub use transfer::{read_installation, write_installation, AccountRow, CopyError, Installation};
 
 /// A database that passed every check and has not been written to yet: a start that fails
 /// before [`Opened::start`] leaves it exactly as it was.

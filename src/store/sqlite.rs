@@ -267,6 +267,23 @@ impl CheckedDatabase {
         conn.close().map_err(|(_, error)| open_error(error))
     }
 
+    /// The connection, switched to WAL with durable commits and migrated as a start would,
+    /// for a copy of a whole installation into this database; nothing serves it meanwhile.
+    pub(super) fn into_migrated(self) -> Result<Connection, OpenError> {
+        let CheckedDatabase {
+            mut conn,
+            mut options,
+            ..
+        } = self;
+        options.sync = SyncMode::Full;
+        prepare_writer(&conn, &options)?;
+        migrate(&mut conn).map_err(|error| match error {
+            MigrateError::TooNew { found, known } => OpenError::TooNew { found, known },
+            MigrateError::Sqlite(error) => open_error(error),
+        })?;
+        Ok(conn)
+    }
+
     /// Switches to WAL, migrates, records `key_check` if the file has none yet, and starts
     /// the readers and the writer.
     pub fn start(self, key_check: &str) -> Result<SqliteStore, OpenError> {

@@ -7,10 +7,12 @@ mod migrate;
 mod open;
 mod sql;
 mod store;
+mod transfer;
 mod url;
 
 pub use connect::{connect, ConnectError};
 pub use migrate::{latest_version, migrate, schema_version, MigrateError};
 pub use open::CheckedPostgres;
 pub use store::PostgresStore;
+pub(crate) use transfer::{read_installation, write_installation};
 pub use url::{Password, Settings, SslMode, UrlError};

@@ -14,7 +14,7 @@ use crate::store::OpenError;
 
 /// The key of the advisory lock that start-up takes to record the key check, so that nodes
 /// starting together on a new database agree on one key.
-const KEY_CHECK_LOCK: i64 = i64::from_be_bytes(*b"sb-keych");
+pub(super) const KEY_CHECK_LOCK: i64 = i64::from_be_bytes(*b"sb-keych");
 
 /// Holds no connection: the synchronous client may be neither used nor dropped on an async
 /// thread, so each step connects on a thread of its own (see [`off_runtime`]).

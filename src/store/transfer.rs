@@ -1,0 +1,253 @@
+//! A whole installation moved between stores, SQLite or PostgreSQL, for `switchboard copy`:
+//! every account row exactly as stored (hashes, salts and creation numbers included) and the
+//! installation's own rows. Never on the request path: it reads and writes whole tables.
+
+use std::fmt;
+use std::path::Path;
+
+use rusqlite::{Connection, OpenFlags, TransactionBehavior};
+
+use super::lock::InstanceLock;
+use super::sqlite::{open_error, preflight_read_only, recognise, sqlite_cause};
+use super::{database_files, postgres_url, OpenError, SqliteStore, StoreOptions, SyncMode};
+
+/// One account as stored: every column, with `seq` its place in creation order.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct AccountRow {
+    pub sid: String,
+    pub level: i64,
+    pub owner_sid: String,
+    pub root_sid: String,
+    pub branch_sid: Option<String>,
+    pub email: Option<String>,
+    pub friendly_name: String,
+    pub role: String,
+    pub status: String,
+    pub password_hash: Option<String>,
+    pub token_salt: String,
+    pub date_created: i64,
+    pub date_updated: i64,
+    pub seq: i64,
+}
+
+/// Everything a copy carries: the accounts in `seq` order, and the installation rows (the key
+/// check value among them) by name.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct Installation {
+    pub accounts: Vec<AccountRow>,
+    pub rows: Vec<(String, String)>,
+}
+
+/// Counts the commits of the store it lives in (PostgreSQL's cross-node data version), so it
+/// means nothing in another database and is never copied.
+pub(super) const LOCAL_ROWS: &[&str] = &["data_version"];
+
+/// Why a copy was refused or failed; no message holds a password, a hash or SQL.
+#[derive(Debug)]
+pub enum CopyError {
+    /// The source could not be opened or read.
+    Source(OpenError),
+    /// The target could not be opened, checked or written.
+    Target(OpenError),
+    /// The source is a new, empty database: there is nothing to copy.
+    SourceEmpty,
+    /// The source's schema is older than this build's.
+    SourceOutdated { found: i64, known: i64 },
+    /// The target already holds an installation.
+    TargetNotEmpty { accounts: bool },
+}
+
+impl fmt::Display for CopyError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            CopyError::Source(error) => write!(f, "the source: {error}"),
+            CopyError::Target(error) => write!(f, "the target: {error}"),
+            CopyError::SourceEmpty => {
+                f.write_str("the source holds no installation: there is nothing to copy")
+            }
+            CopyError::SourceOutdated { found, known } => write!(
+                f,
+                "the source has schema version {found}, older than this build's {known}: start \
+                 this build's server on it once (it upgrades the schema), stop it, then copy"
+            ),
+            CopyError::TargetNotEmpty { accounts: true } => f.write_str(
+                "the target already holds accounts: copy into a new, empty database only",
+            ),
+            CopyError::TargetNotEmpty { accounts: false } => f.write_str(
+                "the target was already set up with a key file: copy into a new, empty database only",
+            ),
+        }
+    }
+}
+
+impl std::error::Error for CopyError {}
+
+/// Reads the whole installation at `db` (a file path or a `postgres://` URL) in one
+/// consistent snapshot, writing nothing.
+pub fn read_installation(db: &Path) -> Result<Installation, CopyError> {
+    match postgres_url(db).map_err(CopyError::Source)? {
+        Some(settings) => super::postgres::read_installation(&settings),
+        None => read_sqlite(db),
+    }
+}
+
+/// Writes `installation` into the empty database at `db`, migrated to the latest schema first,
+/// in one transaction: either all of it is there afterwards or none of it.
+pub fn write_installation(db: &Path, installation: &Installation) -> Result<(), CopyError> {
+    match postgres_url(db).map_err(CopyError::Target)? {
+        Some(settings) => super::postgres::write_installation(&settings, installation),
+        None => write_sqlite(db, installation),
+    }
+}
+
+/// The source must be at this build's schema: then both stores mean the same by every column.
+pub(super) fn require_latest(found: i64, known: i64) -> Result<(), CopyError> {
+    match found {
+        0 => Err(CopyError::SourceEmpty),
+        found if found < known => Err(CopyError::SourceOutdated { found, known }),
+        found if found > known => Err(CopyError::Source(OpenError::TooNew { found, known })),
+        _ => Ok(()),
+    }
+}
+
+/// Read-only, so a source that is missing is never created, and a running server's file is
+/// read in one snapshot beside it.
+fn read_sqlite(path: &Path) -> Result<Installation, CopyError> {
+    let source = |error| CopyError::Source(error);
+    preflight_read_only(path).map_err(source)?;
+    let mut conn = Connection::open_with_flags(
+        path,
+        OpenFlags::SQLITE_OPEN_READ_ONLY | OpenFlags::SQLITE_OPEN_NO_MUTEX,
+    )
+    .map_err(|error| source(open_error(error)))?;
+    conn.busy_timeout(StoreOptions::DEFAULT_BUSY_WAIT)
+        .map_err(|error| source(open_error(error)))?;
+    let tx = conn
+        .transaction_with_behavior(TransactionBehavior::Deferred)
+        .map_err(|error| source(open_error(error)))?;
+    let found = recognise(&tx).map_err(source)?;
+    require_latest(found, super::migrate::latest_version())?;
+    let installation = read_sqlite_rows(&tx).map_err(|error| source(open_error(error)))?;
+    drop(tx);
+    Ok(installation)
+}
+
+fn read_sqlite_rows(conn: &Connection) -> rusqlite::Result<Installation> {
+    let mut statement = conn.prepare(
+        "SELECT sid, level, owner_sid, root_sid, branch_sid, email, friendly_name, role, status,
+                password_hash, token_salt, date_created, date_updated, seq
+         FROM accounts ORDER BY seq",
+    )?;
+    let accounts = statement
+        .query_map([], |row| {
+            Ok(AccountRow {
+                sid: row.get(0)?,
+                level: row.get(1)?,
+                owner_sid: row.get(2)?,
+                root_sid: row.get(3)?,
+                branch_sid: row.get(4)?,
+                email: row.get(5)?,
+                friendly_name: row.get(6)?,
+                role: row.get(7)?,
+                status: row.get(8)?,
+                password_hash: row.get(9)?,
+                token_salt: row.get(10)?,
+                date_created: row.get(11)?,
+                date_updated: row.get(12)?,
+                seq: row.get(13)?,
+            })
+        })?
+        .collect::<rusqlite::Result<Vec<_>>>()?;
+    let mut statement = conn.prepare("SELECT name, value FROM installation ORDER BY name")?;
+    let rows = statement
+        .query_map([], |row| Ok((row.get(0)?, row.get(1)?)))?
+        .collect::<rusqlite::Result<Vec<(String, String)>>>()?;
+    Ok(Installation { accounts, rows })
+}
+
+/// Under the instance lock, so no server starts on the file while it fills; a file this copy
+/// created is taken away again if the copy does not complete.
+fn write_sqlite(path: &Path, installation: &Installation) -> Result<(), CopyError> {
+    let target = CopyError::Target;
+    let lock = InstanceLock::acquire(path).map_err(target)?;
+    let options = StoreOptions::new(path.to_owned(), SyncMode::Full);
+    let outcome = SqliteStore::check(&options)
+        .map_err(target)
+        .and_then(|checked| {
+            let created = checked.created();
+            let outcome = fill_sqlite(checked, installation);
+            if created && outcome.is_err() {
+                for file in database_files(path) {
+                    let _ = std::fs::remove_file(file);
+                }
+            }
+            outcome
+        });
+    lock.release_removing_file();
+    outcome
+}
+
+fn fill_sqlite(
+    checked: super::CheckedDatabase,
+    installation: &Installation,
+) -> Result<(), CopyError> {
+    let target = CopyError::Target;
+    let accounts = checked.holds_accounts().map_err(target)?;
+    if accounts || checked.key_check().map_err(target)?.is_some() {
+        return Err(CopyError::TargetNotEmpty { accounts });
+    }
+    let mut conn = checked.into_migrated().map_err(target)?;
+    insert_sqlite(&mut conn, installation).map_err(|error| target(open_error(error)))?;
+    // Folds the log into the file, as a stopped server leaves it.
+    conn.set_db_config(
+        rusqlite::config::DbConfig::SQLITE_DBCONFIG_NO_CKPT_ON_CLOSE,
+        false,
+    )
+    .map_err(|error| target(open_error(error)))?;
+    conn.close()
+        .map_err(|(_, error)| target(OpenError::Other(sqlite_cause(&error))))
+}
+
+fn insert_sqlite(conn: &mut Connection, installation: &Installation) -> rusqlite::Result<()> {
+    let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
+    {
+        let mut insert = tx.prepare(
+            "INSERT INTO accounts (sid, level, owner_sid, root_sid, branch_sid, email,
+                 friendly_name, role, status, password_hash, token_salt, date_created,
+                 date_updated, seq)
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14)",
+        )?;
+        for row in &installation.accounts {
+            insert.execute(rusqlite::params![
+                row.sid,
+                row.level,
+                row.owner_sid,
+                row.root_sid,
+                row.branch_sid,
+                row.email,
+                row.friendly_name,
+                row.role,
+                row.status,
+                row.password_hash,
+                row.token_salt,
+                row.date_created,
+                row.date_updated,
+                row.seq,
+            ])?;
+        }
+        let mut insert = tx.prepare("INSERT INTO installation (name, value) VALUES (?1, ?2)")?;
+        for (name, value) in carried_rows(installation) {
+            insert.execute([name, value])?;
+        }
+    }
+    tx.commit()
+}
+
+/// The installation rows that mean the same in any database.
+pub(super) fn carried_rows(installation: &Installation) -> impl Iterator<Item = (&str, &str)> {
+    installation
+        .rows
+        .iter()
+        .filter(|(name, _)| !LOCAL_ROWS.contains(&name.as_str()))
+        .map(|(name, value)| (name.as_str(), value.as_str()))
+}
