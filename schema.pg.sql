@@ -67,3 +67,15 @@ CREATE TABLE installation (
     name  text COLLATE "C" PRIMARY KEY,
     value text NOT NULL
 );
+
+-- version 5
+-- Failed authentications, counted across every node: one row per client (an IPv4 address or
+-- an IPv6 /64) or per presented user name (a keyed hash, never the name), tagged so the kinds
+-- cannot collide. A window starts at the database's now(); an expired one starts again at 1
+-- and is deleted a few rows at a time as new failures come, so the table stays small.
+CREATE TABLE failed_logins (
+    key          bytea PRIMARY KEY,
+    window_start timestamptz NOT NULL,
+    failures     integer NOT NULL
+);
+CREATE INDEX failed_logins_by_start ON failed_logins (window_start);

@@ -60,3 +60,7 @@ CREATE TABLE installation (
     name  TEXT PRIMARY KEY NOT NULL,
     value TEXT NOT NULL
 ) WITHOUT ROWID;
+
+-- version 5
+-- Nothing: on PostgreSQL this version adds the failed-authentication counters that nodes
+-- share. One process serves a SQLite file, so it keeps those counts in memory.

@@ -58,7 +58,15 @@ fn migrations_build_the_schema_once() {
         &mut client,
         "SELECT tablename::text FROM pg_tables WHERE schemaname = 'public' ORDER BY 1",
     );
-    assert_eq!(tables, ["accounts", "installation", "schema_version"]);
+    assert_eq!(
+        tables,
+        [
+            "accounts",
+            "failed_logins",
+            "installation",
+            "schema_version"
+        ]
+    );
     let indexes = names(
         &mut client,
         "SELECT indexname || ' ' || regexp_replace(indexdef, '^.* USING ', '')
@@ -73,6 +81,8 @@ fn migrations_build_the_schema_once() {
             "accounts_email_key btree (email)",
             "accounts_pkey btree (sid)",
             "accounts_suspended btree (sid, status) WHERE (status = 'suspended'::text)",
+            "failed_logins_by_start btree (window_start)",
+            "failed_logins_pkey btree (key)",
             "installation_pkey btree (name)",
             "schema_version_pkey btree (only_row)",
         ]
@@ -655,4 +665,185 @@ fn the_binary_takes_a_url_with_a_key_file_and_never_shows_its_password() {
     assert!(!line.contains("hunter2"), "{line}");
     assert!(server.stdout_when_quiet().contains("First start"));
     assert_eq!(accounts_on(&url), 1);
+}
+
+// ---- Failed authentications, counted across nodes ----
+
+use std::net::{IpAddr, Ipv4Addr};
+use std::time::Duration;
+
+use switchboard::domain::service::ThrottleLimits;
+
+/// Two nodes on one database, both counting under `limits`.
+struct Throttled {
+    a: TestApp,
+    b: TestApp,
+    url: String,
+    /// Kept running while the nodes use it.
+    _cluster: Arc<Cluster>,
+}
+
+fn two_throttled_nodes(name: &str, limits: ThrottleLimits) -> Throttled {
+    let cluster = shared_cluster();
+    let url = database_url(&cluster, name);
+    let first_limits = limits.clone();
+    let a = spawn_app_with(|config| {
+        config.db_path = url.as_str().into();
+        config.throttle = first_limits;
+    });
+    let key_file = a.dir.path().join("switchboard.db.key");
+    let b = spawn_app_with(|config| {
+        config.db_path = url.as_str().into();
+        config.key_file = key_file;
+        config.throttle = limits;
+    });
+    Throttled {
+        a,
+        b,
+        url,
+        _cluster: cluster,
+    }
+}
+
+fn limits(per_address: u32, per_account: u32) -> ThrottleLimits {
+    ThrottleLimits {
+        per_address,
+        per_account,
+        window: Duration::from_secs(3600),
+    }
+}
+
+fn loopback(last: u8) -> IpAddr {
+    IpAddr::V4(Ipv4Addr::new(127, 0, 0, last))
+}
+
+fn admin_from(node: &TestApp, from: IpAddr, auth: &Auth) -> helpers::Reply {
+    node.get_from(from, &format!("/Accounts/{ADMIN_EMAIL}.json"), auth)
+}
+
+/// The Retry-After of a 429, in seconds.
+fn throttled_for(reply: &helpers::Reply) -> u64 {
+    reply.assert_error(429, 20429);
+    reply
+        .header("Retry-After")
+        .expect("Retry-After")
+        .parse()
+        .unwrap()
+}
+
+fn query_i64(url: &str, sql: &str) -> i64 {
+    let mut client = connect(&Settings::parse(url).unwrap()).unwrap();
+    client.query_one(sql, &[]).unwrap().get(0)
+}
+
+fn execute(url: &str, sql: &str) {
+    let mut client = connect(&Settings::parse(url).unwrap()).unwrap();
+    client.batch_execute(sql).unwrap();
+}
+
+#[test]
+fn failures_from_one_address_count_on_every_node_together() {
+    let Throttled { a, b, _cluster, .. } = two_throttled_nodes("throttle_address", limits(4, 100));
+    let attacker = loopback(3);
+    // Each guess names another user, so only the address's count can reach its limit.
+    for guess in 0..4 {
+        let node = if guess % 2 == 0 { &a } else { &b };
+        let user = format!("nobody{guess}@example.com");
+        let reply = node.get_from(
+            attacker,
+            "/Accounts.json",
+            &Auth::basic(&user, "a wrong guess"),
+        );
+        reply.assert_error(401, 20003);
+    }
+    for node in [&a, &b] {
+        let right = Auth::basic(ADMIN_EMAIL, ADMIN_PASSWORD);
+        let retry_after = throttled_for(&admin_from(node, attacker, &right));
+        assert!((3590..=3600).contains(&retry_after), "{retry_after}");
+        let token = admin_from(node, attacker, &node.admin_auth());
+        assert_eq!(token.status, 200, "a valid token gets in: {}", token.body);
+        let elsewhere = admin_from(node, loopback(4), &right);
+        assert_eq!(elsewhere.status, 200, "{}", elsewhere.body);
+    }
+}
+
+#[test]
+fn failures_for_one_name_count_on_every_node_together() {
+    let Throttled { a, b, _cluster, .. } = two_throttled_nodes("throttle_name", limits(100, 3));
+    // Each guess comes from another address, so only the name's count can reach its limit.
+    for guess in 0..3u8 {
+        let node = if guess % 2 == 0 { &a } else { &b };
+        let wrong = Auth::basic(ADMIN_EMAIL, "a wrong guess");
+        admin_from(node, loopback(10 + guess), &wrong).assert_error(401, 20003);
+    }
+    for node in [&a, &b] {
+        let right = Auth::basic(ADMIN_EMAIL, ADMIN_PASSWORD);
+        throttled_for(&admin_from(node, loopback(20), &right));
+        let token = admin_from(node, loopback(20), &node.admin_auth());
+        assert_eq!(token.status, 200, "a valid token gets in: {}", token.body);
+    }
+    let unknown = Auth::basic("somebody@example.com", "a wrong guess");
+    admin_from(&b, loopback(20), &unknown).assert_error(401, 20003);
+}
+
+#[test]
+fn the_window_is_timed_by_the_database_and_expired_rows_go() {
+    let Throttled {
+        a,
+        b,
+        url,
+        _cluster,
+    } = two_throttled_nodes("throttle_window", limits(2, 100));
+    let attacker = loopback(5);
+    let wrong = Auth::basic(ADMIN_EMAIL, "a wrong guess");
+    admin_from(&a, attacker, &wrong).assert_error(401, 20003);
+    admin_from(&b, attacker, &wrong).assert_error(401, 20003);
+    throttled_for(&admin_from(&a, attacker, &wrong));
+
+    // The wait left is counted from the row's start by the database's clock.
+    execute(
+        &url,
+        "UPDATE failed_logins SET window_start = now() - interval '3590 seconds'",
+    );
+    let retry_after = throttled_for(&admin_from(&b, attacker, &wrong));
+    assert!((1..=10).contains(&retry_after), "{retry_after}");
+
+    // Once the window is over, counting starts again from one, and the failure that starts it
+    // deletes windows that ran out.
+    execute(
+        &url,
+        "UPDATE failed_logins SET window_start = now() - interval '3601 seconds';
+         INSERT INTO failed_logins (key, window_start, failures)
+         SELECT decode(lpad(to_hex(n), 8, '0'), 'hex'), now() - interval '2 hours', 7
+         FROM generate_series(1, 5) AS n",
+    );
+    admin_from(&a, attacker, &wrong).assert_error(401, 20003);
+    assert_eq!(
+        query_i64(&url, "SELECT max(failures)::bigint FROM failed_logins"),
+        1
+    );
+    assert_eq!(
+        query_i64(
+            &url,
+            "SELECT count(*) FROM failed_logins
+             WHERE window_start <= now() - interval '3600 seconds'"
+        ),
+        0,
+        "expired windows are deleted"
+    );
+    admin_from(&b, attacker, &wrong).assert_error(401, 20003);
+    throttled_for(&admin_from(&a, attacker, &wrong));
+
+    // A short window runs out by itself.
+    drop((a, b, _cluster));
+    let short = ThrottleLimits {
+        window: Duration::from_secs(2),
+        ..limits(1, 100)
+    };
+    let Throttled { a, b, _cluster, .. } = two_throttled_nodes("throttle_short", short);
+    admin_from(&a, attacker, &wrong).assert_error(401, 20003);
+    throttled_for(&admin_from(&b, attacker, &wrong));
+    std::thread::sleep(Duration::from_millis(2200));
+    admin_from(&b, attacker, &wrong).assert_error(401, 20003);
+    throttled_for(&admin_from(&a, attacker, &wrong));
 }

@@ -49,6 +49,12 @@ impl InstallationKey {
         hex::encode(self.mac(&[b"key-check/v1"]))
     }
 
+    /// The secret under which presented user names are counted: the same on every node of an
+    /// installation, so that their shared counters agree on which name is which.
+    pub fn failure_names(&self) -> super::throttle::NameKeys {
+        super::throttle::NameKeys::with_secret(&self.mac(&[b"failure-names/v1"]))
+    }
+
     fn mac(&self, parts: &[&[u8]]) -> [u8; 32] {
         let mut mac = self.keyed.clone();
         for part in parts {
@@ -229,6 +235,10 @@ impl Credentials {
             verified: VerifiedCache::new(4096),
             dummy_hash: OnceLock::new(),
         }
+    }
+
+    pub fn failure_names(&self) -> super::throttle::NameKeys {
+        self.key.failure_names()
     }
 
     /// bcrypt never sees the password itself: a keyed SHA-256 of it, base64-encoded (44

@@ -5,7 +5,6 @@
 
 use std::net::IpAddr;
 use std::sync::Arc;
-use std::time::Duration;
 
 use super::account::{Account, AccountSid, Email, FriendlyName, Role, Status, UnixTime, MAX_LEVEL};
 use super::credentials::{Credentials, Password, PasswordCheck};
@@ -15,7 +14,9 @@ use super::store::{
     self, AccountKey, AccountRead, Cursor, DataVersion, ListQuery, Listed, Position, Scope, Store,
     StoreError, WriteJob,
 };
-use super::throttle::{client_of, NameKey, NameKeys, Throttle};
+use super::throttle::{client_of, FailureCounts, FailureKey, NameKeys};
+
+pub use super::throttle::ThrottleLimits;
 
 mod recovery;
 mod rules;
@@ -24,27 +25,6 @@ use rules::{
     current_caller, insert, may_act_on, names_caller, parse_account_key, plan_create, plan_update,
     require_active, require_may_create, reread, target_for, visible_to, NewSecret, UpdatePlan,
 };
-
-/// How many failed authentications are allowed per window.
-#[derive(Clone, Debug)]
-pub struct ThrottleLimits {
-    /// Per client: an IPv4 address, or an IPv6 /64.
-    pub per_address: u32,
-    /// Per user name presented (a Sid, or an email address), whether an account has it or not.
-    pub per_account: u32,
-    pub window: Duration,
-}
-
-impl Default for ThrottleLimits {
-    /// NIST SP 800-63B: at most 100 failed attempts per account.
-    fn default() -> ThrottleLimits {
-        ThrottleLimits {
-            per_address: 100,
-            per_account: 100,
-            window: Duration::from_secs(3600),
-        }
-    }
-}
 
 /// The raw values of an update form; parsed here, in the order the rules need.
 #[derive(Clone, Debug, Default)]
@@ -128,27 +108,19 @@ impl FirstAdministrator {
 pub struct AccountService {
     store: Arc<dyn Store>,
     credentials: Arc<Credentials>,
-    failures_by_client: Throttle<IpAddr>,
-    /// Kept for every user name presented, known or not, so that a 429 never tells an
+    /// Per client, and per user name presented, known or not, so that a 429 never tells an
     /// existing account from an unknown one.
-    failures_by_name: Throttle<NameKey>,
+    failures: Arc<dyn FailureCounts>,
     names: NameKeys,
-}
-
-/// The counters one authentication is checked against, and adds to when it fails.
-struct Counted {
-    client: IpAddr,
-    name: NameKey,
 }
 
 impl AccountService {
     pub fn new(store: Arc<dyn Store>, credentials: Credentials, limits: ThrottleLimits) -> Self {
         AccountService {
+            failures: store.failure_counts(&limits),
+            names: credentials.failure_names(),
             store,
             credentials: Arc::new(credentials),
-            failures_by_client: Throttle::new(limits.per_address, limits.window),
-            failures_by_name: Throttle::new(limits.per_account, limits.window),
-            names: NameKeys::new(),
         }
     }
 
@@ -186,11 +158,13 @@ impl AccountService {
             }
             other => other,
         };
-        let counted = Counted {
-            client: client_of(from),
-            name: self.names.key(&counted_name(user)),
-        };
-        if let Some(retry_after_secs) = self.retry_after(&counted) {
+        // The client and the name, in that order everywhere, so that a store locking both
+        // counters takes the locks in one order.
+        let counted = [
+            FailureKey::Client(client_of(from)),
+            FailureKey::Name(self.names.key(&counted_name(user))),
+        ];
+        if let Some(retry_after_secs) = self.failures.retry_after(&counted).settle().await? {
             return Err(DomainError::Throttled { retry_after_secs });
         }
         let verified = match found {
@@ -203,28 +177,26 @@ impl AccountService {
         match verified {
             Some(account) => admit(account),
             None => {
-                self.failures_by_client.record_failure(&counted.client);
-                self.failures_by_name.record_failure(&counted.name);
+                // A failure that could not be counted is not answered as a plain 401: the
+                // next guess would not be refused either.
+                self.failures.record(&counted).settle().await?;
                 Err(DomainError::Unauthenticated)
             }
         }
     }
 
     /// Credentials that could not even be read count as a failed attempt from that address.
-    pub fn reject_malformed(&self, from: IpAddr) -> DomainError {
-        let client = client_of(from);
-        if let Some(retry_after_secs) = self.failures_by_client.retry_after(&client) {
-            return DomainError::Throttled { retry_after_secs };
+    pub async fn reject_malformed(&self, from: IpAddr) -> DomainError {
+        let counted = [FailureKey::Client(client_of(from))];
+        match self.failures.retry_after(&counted).settle().await {
+            Ok(Some(retry_after_secs)) => return DomainError::Throttled { retry_after_secs },
+            Ok(None) => {}
+            Err(error) => return error.into(),
         }
-        self.failures_by_client.record_failure(&client);
-        DomainError::Unauthenticated
-    }
-
-    /// The longer wait when both the client and the name are past their limits.
-    fn retry_after(&self, counted: &Counted) -> Option<u64> {
-        let by_client = self.failures_by_client.retry_after(&counted.client);
-        let by_name = self.failures_by_name.retry_after(&counted.name);
-        by_client.max(by_name)
+        match self.failures.record(&counted).settle().await {
+            Ok(()) => DomainError::Unauthenticated,
+            Err(error) => error.into(),
+        }
     }
 
     /// The secret as a password: from the cache when this exact password was verified against

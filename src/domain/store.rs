@@ -5,11 +5,13 @@ use std::any::Any;
 use std::fmt;
 use std::future::Future;
 use std::pin::Pin;
+use std::sync::Arc;
 
 use tokio::sync::oneshot;
 
 use super::account::{Account, AccountSid, Email, FriendlyName, Status, UnixTime};
 use super::error::DomainError;
+use super::throttle::{FailureCounts, ThrottleLimits};
 
 #[derive(Clone, Debug)]
 pub enum AccountKey {
@@ -159,6 +161,9 @@ pub trait Store: Send + Sync {
     /// Queues the job for the writer; fails at once with [`StoreError::Busy`] when the queue
     /// is full.
     fn write(&self, job: WriteJob) -> Result<WriteReply, StoreError>;
+    /// The failed-authentication counters under `limits`, shared by every process that
+    /// serves this database.
+    fn failure_counts(&self, limits: &ThrottleLimits) -> Arc<dyn FailureCounts>;
     /// Changes whenever data was committed, by this process or another.
     fn data_version(&self) -> Result<DataVersion, StoreError>;
     /// Commits what is queued and stops the writer; later writes fail. Blocks, up to a bound.

@@ -12,13 +12,140 @@
 
 use std::collections::hash_map::RandomState;
 use std::collections::{HashMap, VecDeque};
+use std::future::Future;
 use std::hash::{BuildHasher, Hash};
 use std::net::{IpAddr, Ipv6Addr};
+use std::pin::Pin;
 use std::sync::{RwLock, RwLockReadGuard, RwLockWriteGuard};
 use std::time::{Duration, Instant};
 
 use hmac::{Hmac, Mac};
 use sha2::Sha256;
+
+use super::store::StoreError;
+
+/// How many failed authentications are allowed per window.
+#[derive(Clone, Debug)]
+pub struct ThrottleLimits {
+    /// Per client: an IPv4 address, or an IPv6 /64.
+    pub per_address: u32,
+    /// Per user name presented (a Sid, or an email address), whether an account has it or not.
+    pub per_account: u32,
+    pub window: Duration,
+}
+
+impl Default for ThrottleLimits {
+    /// NIST SP 800-63B: at most 100 failed attempts per account.
+    fn default() -> ThrottleLimits {
+        ThrottleLimits {
+            per_address: 100,
+            per_account: 100,
+            window: Duration::from_secs(3600),
+        }
+    }
+}
+
+/// One counter an authentication is checked against: its client (see [`client_of`]) or the
+/// user name it presented.
+#[derive(Clone, Copy, PartialEq, Eq, Hash)]
+pub enum FailureKey {
+    Client(IpAddr),
+    Name(NameKey),
+}
+
+impl FailureKey {
+    /// A tag, then the address or the name key: the kinds can never collide, and a client
+    /// is at most 17 bytes whatever was sent.
+    pub fn to_bytes(&self) -> Vec<u8> {
+        let mut bytes = Vec::with_capacity(17);
+        match self {
+            FailureKey::Client(IpAddr::V4(v4)) => {
+                bytes.push(b'4');
+                bytes.extend_from_slice(&v4.octets());
+            }
+            FailureKey::Client(IpAddr::V6(v6)) => {
+                bytes.push(b'6');
+                bytes.extend_from_slice(&v6.octets());
+            }
+            FailureKey::Name(NameKey(name)) => {
+                bytes.push(b'n');
+                bytes.extend_from_slice(name);
+            }
+        }
+        bytes
+    }
+}
+
+pub type CountFuture<T> = Pin<Box<dyn Future<Output = Result<T, StoreError>> + Send>>;
+
+/// A counter's answer: at once when the counts are in memory, or later when they are in a
+/// database across the network (never waited for on the caller's thread).
+pub enum Counting<T> {
+    Done(Result<T, StoreError>),
+    Pending(CountFuture<T>),
+}
+
+impl<T> Counting<T> {
+    pub async fn settle(self) -> Result<T, StoreError> {
+        match self {
+            Counting::Done(done) => done,
+            Counting::Pending(pending) => pending.await,
+        }
+    }
+}
+
+/// The failed-authentication counters, wherever they are kept: each store provides them
+/// (see [`super::store::Store::failure_counts`]), so that nodes sharing a database also share
+/// its counts.
+pub trait FailureCounts: Send + Sync {
+    /// Seconds until every one of `keys` may try again (the longest wait), or `None` when
+    /// none is past its limit.
+    fn retry_after(&self, keys: &[FailureKey]) -> Counting<Option<u64>>;
+    /// One more failure for each of `keys`.
+    fn record(&self, keys: &[FailureKey]) -> Counting<()>;
+}
+
+/// The counts of one process, for a database that only one process serves.
+pub struct MemoryCounts {
+    by_client: Throttle<IpAddr>,
+    by_name: Throttle<NameKey>,
+}
+
+impl MemoryCounts {
+    pub fn new(limits: &ThrottleLimits) -> MemoryCounts {
+        MemoryCounts {
+            by_client: Throttle::new(limits.per_address, limits.window),
+            by_name: Throttle::new(limits.per_account, limits.window),
+        }
+    }
+
+    fn retry_after_one(&self, key: &FailureKey) -> Option<u64> {
+        match key {
+            FailureKey::Client(client) => self.by_client.retry_after(client),
+            FailureKey::Name(name) => self.by_name.retry_after(name),
+        }
+    }
+}
+
+impl FailureCounts for MemoryCounts {
+    fn retry_after(&self, keys: &[FailureKey]) -> Counting<Option<u64>> {
+        let longest = keys
+            .iter()
+            .filter_map(|key| self.retry_after_one(key))
+            .max();
+        Counting::Done(Ok(longest))
+    }
+
+    fn record(&self, keys: &[FailureKey]) -> Counting<()> {
+        for key in keys {
+            match key {
+                FailureKey::Client(client) => self.by_client.record_failure(client),
+                FailureKey::Name(name) => self.by_name.record_failure(name),
+            }
+        }
+        Counting::Done(Ok(()))
+    }
+}
 
 /// Independent locks, so that concurrent failures (and the reads of other keys) rarely wait
 /// on each other.
@@ -152,21 +279,26 @@ pub fn client_of(address: IpAddr) -> IpAddr {
 }
 
 /// A presented user name as a counter's key: 16 bytes whatever was sent, so a flood of huge
-/// names costs no more memory than short ones.
+/// names costs no more memory (or rows) than short ones.
 #[derive(Clone, Copy, PartialEq, Eq, Hash)]
 pub struct NameKey([u8; 16]);
 
-/// Keyed by a secret that lives only in this process, so nobody can choose names whose
-/// counters collide.
+/// Keyed by a secret, so nobody can choose names whose counters collide. Nodes sharing a
+/// database share their counters, so the secret is derived from the installation key (see
+/// [`super::credentials::InstallationKey::failure_names`]) rather than drawn per process.
 pub struct NameKeys {
     keyed: Hmac<Sha256>,
 }
 
 impl NameKeys {
+    /// Under a random secret of this process alone.
     pub fn new() -> NameKeys {
-        let key: [u8; 32] = super::random_bytes();
+        NameKeys::with_secret(&super::random_bytes::<32>())
+    }
+
+    pub fn with_secret(secret: &[u8]) -> NameKeys {
         NameKeys {
-            keyed: Hmac::new_from_slice(&key).expect("HMAC takes keys of any length"),
+            keyed: Hmac::new_from_slice(secret).expect("HMAC takes keys of any length"),
         }
     }
 

@@ -56,7 +56,7 @@ pub async fn caller(req: &HttpRequest, service: &AccountService) -> Result<Accou
     match presented(req) {
         Presented::Nothing => Err(DomainError::Unauthenticated),
         Presented::Malformed => {
-            let refused = service.reject_malformed(from);
+            let refused = service.reject_malformed(from).await;
             log_refusal(&refused, "a malformed Authorization header", from);
             Err(refused)
         }

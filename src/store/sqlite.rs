@@ -22,6 +22,7 @@ use crate::domain::store::{
     AccountKey, AccountRead, AccountWrite, Cursor, DataVersion, ListQuery, Listed, Position,
     ReadJob, Reading, Scope, Store, StoreError, WriteJob, WriteReply,
 };
+use crate::domain::throttle::{FailureCounts, MemoryCounts, ThrottleLimits};
 
 /// `full`: an answered write survives power loss. `normal`: it survives a crash of the
 /// process, but the last commits may be lost on power loss.
@@ -537,6 +538,12 @@ impl Store for SqliteStore {
 
     fn write(&self, job: WriteJob) -> Result<WriteReply, StoreError> {
         self.writer.submit(job)
+    }
+
+    /// Only this process serves the file (the instance lock sees to it), so its counts can
+    /// stay in memory, where checking one costs no I/O.
+    fn failure_counts(&self, limits: &ThrottleLimits) -> Arc<dyn FailureCounts> {
+        Arc::new(MemoryCounts::new(limits))
     }
 
     fn data_version(&self) -> Result<DataVersion, StoreError> {

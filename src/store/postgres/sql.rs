@@ -31,7 +31,7 @@ impl Conn {
         }
     }
 
-    fn query(
+    pub(super) fn query(
         &mut self,
         sql: &'static str,
         params: &[&(dyn ToSql + Sync)],
@@ -40,7 +40,7 @@ impl Conn {
         self.client.query(&statement, params)
     }
 
-    fn execute(
+    pub(super) fn execute(
         &mut self,
         sql: &'static str,
         params: &[&(dyn ToSql + Sync)],

@@ -16,6 +16,7 @@ use std::time::{Duration, Instant};
 use tokio::sync::oneshot;
 
 use super::connect::connect;
+use super::failures::PostgresCounts;
 use super::open::off_runtime;
 use super::sql::{is_broken, is_retryable, store_error, Conn, Session, Trouble};
 use super::url::Settings;
@@ -24,6 +25,7 @@ use crate::domain::error::DomainError;
 use crate::domain::store::{
     AccountWrite, DataVersion, ReadJob, Reading, Store, StoreError, WriteJob, WriteReply,
 };
+use crate::domain::throttle::{FailureCounts, ThrottleLimits};
 
 /// How often a write job runs again after a serialization failure or a deadlock before the
 /// client is told to retry later.
@@ -103,6 +105,11 @@ impl Store for PostgresStore {
         Ok(answer)
     }
 
+    /// In the database, so that a guess counts the same whichever node it reaches.
+    fn failure_counts(&self, limits: &ThrottleLimits) -> Arc<dyn FailureCounts> {
+        Arc::new(PostgresCounts::new(Arc::clone(&self.pool), limits))
+    }
+
     /// Called on an HTTP worker, so the query runs off the async thread (see [`off_runtime`]).
     fn data_version(&self) -> Result<DataVersion, StoreError> {
         let value = off_runtime(|| read_version(&self.pool))?;
@@ -151,7 +158,7 @@ fn write(pool: &Pool, job: &WriteJob) -> Result<Account, DomainError> {
     outcome
 }
 
-fn trouble(error: &postgres::Error) -> Trouble {
+pub(super) fn trouble(error: &postgres::Error) -> Trouble {
     Trouble {
         retry: is_retryable(error),
         broken: is_broken(error),
@@ -187,7 +194,7 @@ fn attempt(
 }
 
 /// Connections to the database, opened as needed up to `size`, kept while they work.
-struct Pool {
+pub(super) struct Pool {
     settings: Settings,
     size: usize,
     wait: Duration,
@@ -229,7 +236,7 @@ impl Pool {
 
     /// Runs `f` with a connection; a connection that `f` reports broken is closed rather than
     /// kept, so the next use opens a fresh one (after the server came back, say).
-    fn with<T>(
+    pub(super) fn with<T>(
         &self,
         f: impl FnOnce(&mut Conn) -> (Result<T, StoreError>, Trouble),
     ) -> Result<T, StoreError> {
