@@ -18,7 +18,6 @@ use std::process::Output;
 
 use cluster::Cluster;
 use helpers::{spawn_app, spawn_app_with, Member, TestApp};
-use serde_json::Value;
 
 /// API-only accounts below the administrator; enough for many pages and one copy statement.
 const API_ONLY: usize = 2500;
@@ -75,22 +74,8 @@ fn build_original() -> Original {
     Original { app, members }
 }
 
-/// Every account the administrator lists, page by page, with the number of pages.
-fn listing(app: &TestApp) -> (Vec<Value>, usize) {
-    let (mut listed, mut pages) = (Vec::new(), 0);
-    let mut next = Some("/Accounts.json?PageSize=100".to_owned());
-    while let Some(path) = next {
-        let page = app.get(&path, &app.admin_auth());
-        assert_eq!(page.status, 200, "{}", page.body);
-        let page = page.json();
-        listed.extend(page["accounts"].as_array().unwrap().iter().cloned());
-        pages += 1;
-        next = page["next_page_uri"]
-            .as_str()
-            .map(|uri| format!("/restcomm{uri}"));
-    }
-    (listed, pages)
-}
+/// Every account the administrator lists, a hundred to a page.
+const LISTING: &str = "/Accounts.json?PageSize=100";
 
 fn serve_copy(db: &str, key_file: &Path) -> TestApp {
     let (db, key_file) = (PathBuf::from(db), key_file.to_owned());
@@ -132,14 +117,14 @@ fn new_account_comes_last(app: &TestApp) {
         &[("FriendlyName", "Made on the copy")],
     );
     assert_eq!(reply.status, 201, "{}", reply.body);
-    let (listed, _) = listing(app);
+    let (listed, _) = app.walk(LISTING);
     assert_eq!(listed.last().unwrap()["sid"], reply.json()["sid"]);
 }
 
 #[test]
 fn an_installation_copied_to_postgres_and_back_answers_the_same() {
     let original = build_original();
-    let (expected, pages) = listing(&original.app);
+    let (expected, pages) = original.app.walk(LISTING);
     assert_eq!(expected.len(), 1 + 4 * 4 + API_ONLY);
     let key_file = original.app.dir.path().join("switchboard.db.key");
     let source = original.app.db_path().to_string_lossy().into_owned();
@@ -165,7 +150,7 @@ fn an_installation_copied_to_postgres_and_back_answers_the_same() {
 
     for db in [url.as_str(), back.as_str()] {
         let app = serve_copy(db, &key_file);
-        let (listed, copied_pages) = listing(&app);
+        let (listed, copied_pages) = app.walk(LISTING);
         assert_eq!(copied_pages, pages, "{db}");
         assert_eq!(listed, expected, "{db}");
         secrets_work(&app, &original);
@@ -192,12 +177,12 @@ fn a_target_that_holds_accounts_is_refused_and_left_as_it_was() {
     cluster.create_database("filled");
     let url = cluster.url("127.0.0.1", "filled", "sslmode=disable");
     let served = serve_copy(&url, &dir.path().join("another.key"));
-    let before = listing(&served).0;
+    let before = served.walk(LISTING).0;
     let out = copy(&source, &url);
     assert!(!out.status.success());
     let said = text(&out.stderr);
     assert!(said.contains("already holds accounts"), "{said}");
-    assert_eq!(listing(&served).0, before);
+    assert_eq!(served.walk(LISTING).0, before);
 }
 
 #[test]

@@ -241,17 +241,7 @@ impl CheckedDatabase {
     /// closes the file: for a new key made because the old one is lost. The caller holds
     /// the instance lock, so no server runs on the file meanwhile.
     pub fn replace_key_check(self, key_check: &str) -> Result<(), OpenError> {
-        let CheckedDatabase {
-            mut conn,
-            mut options,
-            ..
-        } = self;
-        options.sync = SyncMode::Full;
-        prepare_writer(&conn, &options)?;
-        migrate(&mut conn).map_err(|error| match error {
-            MigrateError::TooNew { found, known } => OpenError::TooNew { found, known },
-            MigrateError::Sqlite(error) => open_error(error),
-        })?;
+        let mut conn = self.into_migrated()?;
         let tx = conn
             .transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)
             .map_err(open_error)?;

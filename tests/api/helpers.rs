@@ -286,6 +286,24 @@ impl TestApp {
     }
 
     /// The account as `auth` sees it, in JSON.
+    /// Follows next_page_uri from `first` to the end, as the administrator; returns every
+    /// listed account in order, and the number of pages.
+    pub fn walk(&self, first: &str) -> (Vec<Value>, usize) {
+        let (mut listed, mut pages) = (Vec::new(), 0);
+        let mut next = Some(first.to_owned());
+        while let Some(path) = next {
+            let page = self.get(&path, &self.admin_auth());
+            assert_eq!(page.status, 200, "{}", page.body);
+            let page = page.json();
+            listed.extend(page["accounts"].as_array().unwrap().iter().cloned());
+            pages += 1;
+            next = page["next_page_uri"]
+                .as_str()
+                .map(|uri| format!("/restcomm{uri}"));
+        }
+        (listed, pages)
+    }
+
     pub fn fetch(&self, auth: &Auth, id: &str) -> Value {
         let reply = self.get(&format!("/Accounts/{id}.json"), auth);
         assert_eq!(reply.status, 200, "{}", reply.body);

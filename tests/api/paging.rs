@@ -8,28 +8,11 @@ use serde_json::Value;
 
 use crate::helpers::*;
 
-/// Follows next_page_uri from `first` to the end; returns every listed account in order.
-fn walk(app: &TestApp, first: &str) -> (Vec<Value>, usize) {
-    let (mut listed, mut pages) = (Vec::new(), 0);
-    let mut next = Some(first.to_owned());
-    while let Some(path) = next {
-        let page = app.get(&path, &app.admin_auth());
-        assert_eq!(page.status, 200, "{}", page.body);
-        let page = page.json();
-        listed.extend(page["accounts"].as_array().unwrap().iter().cloned());
-        pages += 1;
-        next = page["next_page_uri"]
-            .as_str()
-            .map(|uri| format!("/restcomm{uri}"));
-    }
-    (listed, pages)
-}
-
 #[test]
 fn next_page_uri_visits_each_account_once_in_creation_order() {
     let app = spawn_app();
     let created = administrator_and_children(&app, "Paged", 230);
-    let (listed, pages) = walk(&app, "/Accounts.json?PageSize=7");
+    let (listed, pages) = app.walk("/Accounts.json?PageSize=7");
     assert_eq!(sids(&listed), sids(&created));
     assert_eq!(pages, 231_usize.div_ceil(7));
     let distinct: HashSet<&str> = listed.iter().map(|a| a["sid"].as_str().unwrap()).collect();
@@ -77,7 +60,7 @@ fn accounts_made_within_one_second_list_in_the_order_they_were_made() {
         sids(one_page["accounts"].as_array().unwrap()),
         sids(&created)
     );
-    let (paged, pages) = walk(&app, "/Accounts.json?PageSize=5");
+    let (paged, pages) = app.walk("/Accounts.json?PageSize=5");
     assert_eq!(sids(&paged), sids(&created));
     assert_eq!(pages, 3);
     let xml = app.get("/Accounts?PageSize=100", &app.admin_auth()).body;
@@ -104,7 +87,7 @@ fn a_filtered_listing_pages_through_its_matches_only() {
             wanted.insert(reply.json()["sid"].as_str().unwrap().to_owned());
         }
     }
-    let (listed, pages) = walk(&app, "/Accounts.json?FriendlyName=Wanted&PageSize=4");
+    let (listed, pages) = app.walk("/Accounts.json?FriendlyName=Wanted&PageSize=4");
     let sids: Vec<String> = listed
         .iter()
         .map(|a| a["sid"].as_str().unwrap().to_owned())
@@ -140,7 +123,7 @@ fn a_suspended_ancestor_shows_in_listings_and_their_status_filter() {
     );
     assert_eq!(suspend.status, 200, "{}", suspend.body);
 
-    let (listed, _) = walk(&app, "/Accounts.json?PageSize=2");
+    let (listed, _) = app.walk("/Accounts.json?PageSize=2");
     let status_of = |sid: &str| {
         let account = listed.iter().find(|a| a["sid"] == sid).unwrap();
         account["status"].as_str().unwrap().to_owned()
@@ -148,7 +131,7 @@ fn a_suspended_ancestor_shows_in_listings_and_their_status_filter() {
     assert_eq!(status_of(&leaf.0), "suspended");
     assert_eq!(status_of(&app.admin.sid), "active");
 
-    let (suspended, _) = walk(&app, "/Accounts.json?Status=suspended&PageSize=1");
+    let (suspended, _) = app.walk("/Accounts.json?Status=suspended&PageSize=1");
     let sids: HashSet<&str> = suspended
         .iter()
         .map(|a| a["sid"].as_str().unwrap())

@@ -147,7 +147,7 @@ fn record_key_check(client: &mut Client, key_check: &str) -> Result<(), OpenErro
     tx.commit().map_err(database_error)
 }
 
-fn migrate_error(error: MigrateError) -> OpenError {
+pub(super) fn migrate_error(error: MigrateError) -> OpenError {
     match error {
         MigrateError::TooNew { found, known } => OpenError::TooNew { found, known },
         other => OpenError::Other(format!("PostgreSQL: {other}")),
@@ -155,7 +155,7 @@ fn migrate_error(error: MigrateError) -> OpenError {
 }
 
 /// The SQLSTATE only: the statement and its values stay out of the message.
-fn database_error(error: postgres::Error) -> OpenError {
+pub(super) fn database_error(error: postgres::Error) -> OpenError {
     match error.code() {
         Some(code) => OpenError::Other(format!("PostgreSQL error SQLSTATE {}", code.code())),
         None => OpenError::Other(format!("PostgreSQL: {error}")),

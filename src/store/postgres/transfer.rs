@@ -3,8 +3,8 @@
 use postgres::{Client, IsolationLevel, Transaction};
 
 use super::connect::connect;
-use super::migrate::{latest_version, migrate, schema_version, MigrateError};
-use super::open::{off_runtime, KEY_CHECK_LOCK};
+use super::migrate::{latest_version, migrate, schema_version};
+use super::open::{database_error, migrate_error, off_runtime, KEY_CHECK_LOCK};
 use super::url::Settings;
 use crate::store::transfer::{carried_rows, require_latest, AccountRow, CopyError, Installation};
 use crate::store::OpenError;
@@ -202,19 +202,4 @@ fn fill(tx: &mut Transaction<'_>, installation: &Installation) -> Result<(), pos
         )?;
     }
     Ok(())
-}
-
-fn migrate_error(error: MigrateError) -> OpenError {
-    match error {
-        MigrateError::TooNew { found, known } => OpenError::TooNew { found, known },
-        other => OpenError::Other(format!("PostgreSQL: {other}")),
-    }
-}
-
-/// The SQLSTATE only: the statement and its values stay out of the message.
-fn database_error(error: postgres::Error) -> OpenError {
-    match error.code() {
-        Some(code) => OpenError::Other(format!("PostgreSQL error SQLSTATE {}", code.code())),
-        None => OpenError::Other(format!("PostgreSQL: {error}")),
-    }
 }
