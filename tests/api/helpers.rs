@@ -117,8 +117,11 @@ pub fn spawn_app_with(adjust: impl FnOnce(&mut Config)) -> TestApp {
     let mut config = test_config(&dir);
     adjust(&mut config);
     let (address, first_password) = start(config);
+    // The server closes a connection idle for 5 s; a pooled one idle that long could be reused
+    // just as it closes (a test that waits out a slow client does), so the pool lets go first.
     let client = reqwest::blocking::Client::builder()
         .timeout(Duration::from_secs(30))
+        .pool_idle_timeout(Duration::from_secs(1))
         .build()
         .unwrap();
     let mut app = TestApp {
