@@ -4,10 +4,14 @@ use rusqlite::Connection;
 
 const SCHEMA: &str = include_str!("../../schema.sql");
 
-/// The `-- version N` sections of the schema, in order.
 fn migrations() -> Vec<(i64, String)> {
+    sections(SCHEMA)
+}
+
+/// The `-- version N` sections of a schema file, in order: both stores' schemas are written so.
+pub(super) fn sections(schema: &str) -> Vec<(i64, String)> {
     let mut sections: Vec<(i64, String)> = Vec::new();
-    for line in SCHEMA.lines() {
+    for line in schema.lines() {
         if let Some(version) = line
             .strip_prefix("-- version ")
             .and_then(|v| v.trim().parse().ok())

@@ -21,21 +21,8 @@ const VERSION_TABLE: &str = "
     INSERT INTO schema_version (only_row, version) VALUES (true, 0) ON CONFLICT DO NOTHING;
 ";
 
-/// The `-- version N` sections of the schema, in order.
 fn migrations() -> Vec<(i64, String)> {
-    let mut sections: Vec<(i64, String)> = Vec::new();
-    for line in SCHEMA.lines() {
-        if let Some(version) = line
-            .strip_prefix("-- version ")
-            .and_then(|v| v.trim().parse().ok())
-        {
-            sections.push((version, String::new()));
-        } else if let Some((_, sql)) = sections.last_mut() {
-            sql.push_str(line);
-            sql.push('\n');
-        }
-    }
-    sections
+    crate::store::migrate::sections(SCHEMA)
 }
 
 pub fn latest_version() -> i64 {
