@@ -119,6 +119,11 @@ impl Application {
         self.address
     }
 
+    /// Stops the server from elsewhere; [`Application::run`] then closes the store.
+    pub fn handle(&self) -> actix_web::dev::ServerHandle {
+        self.server.handle()
+    }
+
     pub fn first_administrator(&self) -> Option<&FirstAdministrator> {
         self.first_administrator.as_ref()
     }

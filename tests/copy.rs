@@ -7,16 +7,13 @@
 #[path = "support/binary.rs"]
 mod binary;
 #[allow(dead_code)]
-#[path = "support/postgres.rs"]
-mod cluster;
-#[allow(dead_code)]
 #[path = "api/helpers.rs"]
 mod helpers;
 
 use std::path::{Path, PathBuf};
 use std::process::Output;
 
-use cluster::Cluster;
+use helpers::cluster::Cluster;
 use helpers::{spawn_app, spawn_app_with, Member, TestApp};
 
 /// API-only accounts below the administrator; enough for many pages and one copy statement.

@@ -5,8 +5,6 @@
 #[allow(dead_code)]
 #[path = "support/binary.rs"]
 mod binary;
-#[path = "support/postgres.rs"]
-mod cluster;
 #[allow(dead_code)]
 #[path = "api/helpers.rs"]
 mod helpers;
@@ -14,7 +12,7 @@ mod helpers;
 use std::sync::{Arc, Barrier, Mutex, Weak};
 use std::thread;
 
-use cluster::{Cluster, ServerTls};
+use helpers::cluster::{Cluster, ServerTls};
 use switchboard::store::postgres::{
     connect, latest_version, migrate, schema_version, MigrateError, Settings,
 };
@@ -499,28 +497,137 @@ fn concurrent_writes_on_two_nodes_keep_every_rule() {
     assert_eq!(accounts_on(&url), 1 + created);
 
     // Two nodes changing different fields of one account: both changes stay.
-    let target = "/Accounts/race0@example.com.json";
-    let rename = {
-        let a = Arc::clone(&a);
-        thread::spawn(move || {
-            a.post(target, &a.admin_auth(), &[("FriendlyName", "Both")])
-                .status
+    for round in 0..RACES {
+        let target = format!("/Accounts/race{}@example.com.json", round % rounds);
+        let name = format!("Both {round}");
+        let status = if round % 2 == 0 {
+            "suspended"
+        } else {
+            "active"
+        };
+        let answers = race(vec![
+            (
+                Arc::clone(&a),
+                target.clone(),
+                vec![("FriendlyName", name.clone())],
+            ),
+            (
+                Arc::clone(&b),
+                target.clone(),
+                vec![("Status", status.to_owned())],
+            ),
+        ]);
+        assert_eq!(answers, [200, 200], "round {round}");
+        let account = a.get(&target, &a.admin_auth()).json();
+        assert_eq!(account["friendly_name"], name.as_str(), "round {round}");
+        assert_eq!(account["status"], status, "round {round}");
+    }
+}
+
+/// How many times each race of section 10 runs.
+const RACES: usize = 20;
+
+/// A POST of a form to a path, sent to one node as its administrator.
+type Racer = (Arc<TestApp>, String, Vec<(&'static str, String)>);
+
+/// Sends every request at one moment; returns the statuses in the same order.
+fn race(requests: Vec<Racer>) -> Vec<u16> {
+    let start = Arc::new(Barrier::new(requests.len()));
+    let racers: Vec<_> = requests
+        .into_iter()
+        .map(|(node, path, form)| {
+            let start = Arc::clone(&start);
+            thread::spawn(move || {
+                let form: Vec<(&str, &str)> = form.iter().map(|(k, v)| (*k, v.as_str())).collect();
+                start.wait();
+                node.post(&path, &node.admin_auth(), &form).status
+            })
         })
-    };
-    let suspend = {
-        let b = Arc::clone(&b);
-        thread::spawn(move || {
-            b.post(target, &b.admin_auth(), &[("Status", "suspended")])
-                .status
-        })
-    };
-    assert_eq!(
-        (rename.join().unwrap(), suspend.join().unwrap()),
-        (200, 200)
-    );
-    let account = a.get(target, &a.admin_auth()).json();
-    assert_eq!(account["friendly_name"], "Both");
-    assert_eq!(account["status"], "suspended");
+        .collect();
+    racers.into_iter().map(|r| r.join().unwrap()).collect()
+}
+
+#[test]
+fn closing_an_account_while_another_node_writes_below_it_leaves_nothing_open_below_it() {
+    let cluster = shared_cluster();
+    let url = database_url(&cluster, "close_race");
+    let a = Arc::new(spawn_app_with(on_postgres(&url)));
+    let b = Arc::new(another_node(&a, &url));
+    for round in 0..RACES {
+        let parent = a.create_member(
+            &a.admin_auth(),
+            &format!("parent{round}@example.com"),
+            &[("Role", "Administrator")],
+        );
+        // An account below the parent, made by the parent on the other node, then suspended.
+        let below = b
+            .create_member(
+                &parent.token_auth(),
+                &format!("below{round}@example.com"),
+                &[],
+            )
+            .sid;
+        assert_eq!(
+            a.post(
+                &format!("/Accounts/{below}.json"),
+                &a.admin_auth(),
+                &[("Status", "suspended")]
+            )
+            .status,
+            200
+        );
+
+        let close = (
+            Arc::clone(&a),
+            format!("/Accounts/{}.json", parent.sid),
+            vec![("Status", "closed".to_owned())],
+        );
+        let reactivate = (
+            Arc::clone(&b),
+            format!("/Accounts/{below}.json"),
+            vec![("Status", "active".to_owned())],
+        );
+        let start = Arc::new(Barrier::new(2));
+        let creator = {
+            let (b, start, token) = (Arc::clone(&b), Arc::clone(&start), parent.token_auth());
+            thread::spawn(move || {
+                start.wait();
+                let form = [
+                    ("EmailAddress", format!("late{round}@example.com")),
+                    ("Password", "a late but long password".to_owned()),
+                ];
+                let form: Vec<(&str, &str)> = form.iter().map(|(k, v)| (*k, v.as_str())).collect();
+                b.post("/Accounts.json", &token, &form)
+            })
+        };
+        start.wait();
+        let answers = race(vec![close, reactivate]);
+        let created = creator.join().unwrap();
+        assert_eq!(
+            answers[0], 200,
+            "round {round}: the close is always answered"
+        );
+        assert!(
+            matches!(answers[1], 200 | 400),
+            "round {round}: {answers:?}"
+        );
+        assert!(
+            matches!(created.status, 201 | 403),
+            "round {round}: {}",
+            created.body
+        );
+
+        let mut below_parent = vec![below];
+        if created.status == 201 {
+            below_parent.push(created.json()["sid"].as_str().unwrap().to_owned());
+        }
+        for sid in below_parent {
+            let account = a
+                .get(&format!("/Accounts/{sid}.json"), &a.admin_auth())
+                .json();
+            assert_eq!(account["status"], "closed", "round {round}: {account}");
+        }
+    }
 }
 
 #[test]

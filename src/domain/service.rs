@@ -267,7 +267,9 @@ impl AccountService {
         let credentials = Arc::clone(&self.credentials);
         let (sid, old_hash) = (verified.sid.clone(), verified.password_hash.clone());
         self.write(Box::new(move |tx| {
-            let current = reread(&*tx, &sid)?;
+            let current = tx
+                .find_for_update(&AccountKey::Sid(sid.clone()))?
+                .ok_or(DomainError::NotFound)?;
             if current.password_hash != old_hash {
                 return Ok(current);
             }
@@ -345,7 +347,7 @@ impl AccountService {
         };
         self.write(Box::new(move |tx| {
             let caller = current_caller(&*tx, &caller_sid)?;
-            let target = target_for(&*tx, &caller, target.as_str())?;
+            let target = target_for(tx, &caller, target.as_str())?;
             let plan = plan_update(&caller, &target, &form)?;
             if new_secret.is_none() && plan.changes_nothing(&target) {
                 return Ok(target);

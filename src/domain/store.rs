@@ -96,6 +96,12 @@ pub trait AccountRead {
 
 /// Inside one write transaction: reads see the writes made before them.
 pub trait AccountWrite: AccountRead {
+    /// Reads the account this write is about to change. Where writers run at once (several
+    /// nodes on one database) the store holds the others off it until the transaction ends;
+    /// a single writer needs nothing more than [`AccountRead::find`].
+    fn find_for_update(&mut self, key: &AccountKey) -> Result<Option<Account>, StoreError> {
+        self.find(key)
+    }
     /// Places the account after every earlier one in the creation order. Fails with
     /// [`StoreError::Duplicate`] when the email address is taken.
     fn insert(&mut self, account: &Account) -> Result<(), StoreError>;

@@ -38,8 +38,8 @@ pub struct Installation {
     pub rows: Vec<(String, String)>,
 }
 
-/// Counts the commits of the store it lives in (PostgreSQL's cross-node data version), so it
-/// means nothing in another database and is never copied.
+/// Counted the commits of the PostgreSQL database it lived in (the data version before
+/// `pg_current_snapshot()` took over), so it means nothing in another database: never copied.
 pub(super) const LOCAL_ROWS: &[&str] = &["data_version"];
 
 /// Why a copy was refused or failed; no message holds a password, a hash or SQL.

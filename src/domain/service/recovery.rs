@@ -27,7 +27,7 @@ impl AccountService {
         let sid = target.sid.clone();
         let updated = self
             .write(Box::new(move |tx| {
-                let target = tx.find(&key)?.ok_or(DomainError::NotFound)?;
+                let target = tx.find_for_update(&key)?.ok_or(DomainError::NotFound)?;
                 if target.status() == Status::Closed {
                     return Err(DomainError::Closed);
                 }

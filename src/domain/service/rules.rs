@@ -29,16 +29,6 @@ pub(super) fn names_caller(caller: &Account, id: &str) -> bool {
 
 /// The account itself, or a descendant of an Administrator; everything else is the same 404
 /// as a missing account.
-pub(super) fn find_visible(
-    reader: &dyn AccountRead,
-    caller: &Account,
-    id: &str,
-) -> Result<Account, DomainError> {
-    let key = parse_account_key(id).ok_or(DomainError::NotFound)?;
-    visible_to(caller, reader.find(&key)?)
-}
-
-/// What [`find_visible`] decides about an account already read.
 pub(super) fn visible_to(caller: &Account, found: Option<Account>) -> Result<Account, DomainError> {
     let target = found.ok_or(DomainError::NotFound)?;
     let visible = target.sid == caller.sid
@@ -59,13 +49,14 @@ pub(super) fn require_active(caller: &Account) -> Result<(), DomainError> {
 
 /// The account `id` names, as `caller` may act on it. An uninitialized caller may only touch
 /// itself (the finer limit is in [`plan_update`]); anything else it asks for is refused as
-/// not active rather than not found.
+/// not active rather than not found. Read for update: the write is about to change it.
 pub(super) fn target_for(
-    reader: &dyn AccountRead,
+    tx: &mut dyn AccountWrite,
     caller: &Account,
     id: &str,
 ) -> Result<Account, DomainError> {
-    may_act_on(caller, find_visible(reader, caller, id))
+    let key = parse_account_key(id).ok_or(DomainError::NotFound)?;
+    may_act_on(caller, visible_to(caller, tx.find_for_update(&key)?))
 }
 
 pub(super) fn may_act_on(

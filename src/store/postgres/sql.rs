@@ -73,13 +73,35 @@ pub struct Trouble {
 pub struct Session<'a> {
     conn: RefCell<&'a mut Conn>,
     trouble: RefCell<Trouble>,
+    /// Inside a write transaction, whose reads lock what its rules depend on.
+    writing: bool,
+}
+
+/// How a read inside a write transaction locks the account it finds.
+#[derive(Clone, Copy)]
+enum Lock {
+    /// Read by the rules (the caller, a parent): no other transaction may close it, change its
+    /// key or delete it until COMMIT, but others may read and update it.
+    KeyShare,
+    /// About to be changed: other writers of this account, and closers of its tree, wait.
+    Update,
 }
 
 impl<'a> Session<'a> {
-    pub fn new(conn: &'a mut Conn) -> Session<'a> {
+    pub fn reading(conn: &'a mut Conn) -> Session<'a> {
+        Session::new(conn, false)
+    }
+
+    /// For a write job: run it inside a transaction.
+    pub fn writing(conn: &'a mut Conn) -> Session<'a> {
+        Session::new(conn, true)
+    }
+
+    fn new(conn: &'a mut Conn, writing: bool) -> Session<'a> {
         Session {
             conn: RefCell::new(conn),
             trouble: RefCell::new(Trouble::default()),
+            writing,
         }
     }
 
@@ -109,23 +131,61 @@ impl<'a> Session<'a> {
     }
 }
 
-impl AccountRead for Session<'_> {
-    fn find(&self, key: &AccountKey) -> Result<Option<Account>, StoreError> {
-        let (sql, value) = match key {
-            AccountKey::Sid(sid) => (FIND_BY_SID, sid.as_str()),
-            AccountKey::Email(email) => (FIND_BY_EMAIL, email.as_str()),
+impl Session<'_> {
+    /// Inside a write, the account's ancestors are locked first, root first, then the account
+    /// itself: every writer takes its locks in the same order, from the root down. A
+    /// transaction that closes an account holds it [`Lock::Update`], so it waits for every
+    /// write under it that is in flight, and those that come later wait for it and then see
+    /// the account closed; no account is left active under a closed ancestor.
+    fn find_locked(
+        &self,
+        key: &AccountKey,
+        lock: Option<Lock>,
+    ) -> Result<Option<Account>, StoreError> {
+        let by_sid = matches!(key, AccountKey::Sid(_));
+        let value = match key {
+            AccountKey::Sid(sid) => sid.as_str(),
+            AccountKey::Email(email) => email.as_str(),
         };
+        let sql = match (lock, by_sid) {
+            (None, true) => FIND_BY_SID,
+            (None, false) => FIND_BY_EMAIL,
+            (Some(Lock::KeyShare), true) => FIND_BY_SID_KEY_SHARE,
+            (Some(Lock::KeyShare), false) => FIND_BY_EMAIL_KEY_SHARE,
+            (Some(Lock::Update), true) => FIND_BY_SID_FOR_UPDATE,
+            (Some(Lock::Update), false) => FIND_BY_EMAIL_FOR_UPDATE,
+        };
+        if lock.is_some() {
+            let ancestors = if by_sid {
+                LOCK_ANCESTORS_BY_SID
+            } else {
+                LOCK_ANCESTORS_BY_EMAIL
+            };
+            self.query(ancestors, &[&value])?;
+        }
         match self.query(sql, &[&value])?.first() {
             Some(row) => Ok(Some(account_from_row(row)?)),
             None => Ok(None),
         }
+    }
+}
+
+impl AccountRead for Session<'_> {
+    fn find(&self, key: &AccountKey) -> Result<Option<Account>, StoreError> {
+        let lock = self.writing.then_some(Lock::KeyShare);
+        self.find_locked(key, lock)
     }
 
     fn list(&self, query: &ListQuery) -> Result<Vec<Listed>, StoreError> {
         list(self, query)
     }
 
+    /// Inside a write, the answer holds until COMMIT: the table is locked against every other
+    /// writer, so of nodes that start together on an empty database only one finds it empty.
     fn is_empty(&self) -> Result<bool, StoreError> {
+        if self.writing {
+            self.execute("LOCK TABLE accounts IN SHARE ROW EXCLUSIVE MODE", &[])?;
+        }
         let rows = self.query("SELECT EXISTS (SELECT 1 FROM accounts)", &[])?;
         let any: bool = rows
             .first()
@@ -138,6 +198,10 @@ impl AccountRead for Session<'_> {
 }
 
 impl AccountWrite for Session<'_> {
+    fn find_for_update(&mut self, key: &AccountKey) -> Result<Option<Account>, StoreError> {
+        self.find_locked(key, Some(Lock::Update))
+    }
+
     /// `seq` comes from the identity column: nodes insert at once, and a sequence hands out
     /// each number once, larger than the ones before, without a lock of its own.
     fn insert(&mut self, account: &Account) -> Result<(), StoreError> {
@@ -219,6 +283,31 @@ macro_rules! select_account {
 
 const FIND_BY_SID: &str = concat!(select_account!(), " WHERE a.sid = $1");
 const FIND_BY_EMAIL: &str = concat!(select_account!(), " WHERE a.email = $1");
+const FIND_BY_SID_KEY_SHARE: &str =
+    concat!(select_account!(), " WHERE a.sid = $1 FOR KEY SHARE OF a");
+const FIND_BY_EMAIL_KEY_SHARE: &str =
+    concat!(select_account!(), " WHERE a.email = $1 FOR KEY SHARE OF a");
+const FIND_BY_SID_FOR_UPDATE: &str =
+    concat!(select_account!(), " WHERE a.sid = $1 FOR UPDATE OF a");
+const FIND_BY_EMAIL_FOR_UPDATE: &str =
+    concat!(select_account!(), " WHERE a.email = $1 FOR UPDATE OF a");
+
+/// The proper ancestors of an account (its root and branch, which never change), locked
+/// root first.
+macro_rules! lock_ancestors {
+    ($column:literal) => {
+        concat!(
+            "SELECT 1 FROM accounts a JOIN accounts x
+                 ON x.sid IN (a.root_sid, a.branch_sid) AND x.sid <> a.sid
+             WHERE a.",
+            $column,
+            " = $1 ORDER BY x.level FOR KEY SHARE OF x"
+        )
+    };
+}
+
+const LOCK_ANCESTORS_BY_SID: &str = lock_ancestors!("sid");
+const LOCK_ANCESTORS_BY_EMAIL: &str = lock_ancestors!("email");
 
 /// The status as shown (see `Account::status`), for the list filter.
 const SHOWN_STATUS: &str = concat!(

@@ -1,13 +1,12 @@
 //! The PostgreSQL store: every read and write runs on tokio's blocking pool with a pooled
 //! connection, so a wait on the network never holds an HTTP worker.
 //!
-//! Writes are serialized across every node: each write transaction starts by bumping the
-//! `data_version` row of `installation`, whose row lock it then holds until COMMIT. Every
-//! later statement of the job therefore sees all that any node committed before, and no other
-//! node's write can interleave: the rules run exactly as on SQLite's single writer, at READ
-//! COMMITTED, with no serialization failures to retry in the normal course. The same counter
-//! is the data version: it is committed atomically with the writes it counts, so a node that
-//! reads an unchanged counter knows that nothing was committed in between.
+//! Writes from every node run at once, at READ COMMITTED, each keeping its rules true with row
+//! locks on the accounts those rules read (see `Session::find_locked`): writes in different
+//! trees never wait for each other. A deadlock or serialization failure rolls the job back
+//! and runs it again. The data version is `pg_current_snapshot()`: it changes whenever any
+//! transaction commits, on any node and from any client, so a page cached under one snapshot
+//! is served again only while nothing has committed since.
 
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::{Arc, Condvar, Mutex};
@@ -31,11 +30,7 @@ use crate::domain::throttle::{FailureCounts, ThrottleLimits};
 /// client is told to retry later.
 const ATTEMPTS: usize = 5;
 
-/// The statement that takes the cluster-wide write lock and counts the commit.
-const BUMP_VERSION: &str = "INSERT INTO installation (name, value) VALUES ('data_version', '1')
-     ON CONFLICT (name) DO UPDATE SET value = (installation.value::bigint + 1)::text";
-
-const READ_VERSION: &str = "SELECT value FROM installation WHERE name = 'data_version'";
+const READ_VERSION: &str = "SELECT pg_current_snapshot()::text";
 
 pub struct PostgresStore {
     pool: Arc<Pool>,
@@ -63,7 +58,7 @@ impl Store for PostgresStore {
         let pool = Arc::clone(&self.pool);
         let run = move || {
             pool.with(|conn| {
-                let session = Session::new(conn);
+                let session = Session::reading(conn);
                 job.run(&session);
                 (Ok(()), session.trouble())
             })
@@ -112,8 +107,8 @@ impl Store for PostgresStore {
 
     /// Called on an HTTP worker, so the query runs off the async thread (see [`off_runtime`]).
     fn data_version(&self) -> Result<DataVersion, StoreError> {
-        let value = off_runtime(|| read_version(&self.pool))?;
-        Ok(DataVersion::counter(value))
+        let snapshot = off_runtime(|| read_version(&self.pool))?;
+        Ok(DataVersion::snapshot(&snapshot))
     }
 
     /// Waits, up to a bound, for the writes in flight: each answers only after its COMMIT,
@@ -128,14 +123,12 @@ impl Store for PostgresStore {
     }
 }
 
-fn read_version(pool: &Pool) -> Result<u64, StoreError> {
-    pool.with(|conn| match conn.client.query(READ_VERSION, &[]) {
-        Ok(rows) => {
-            let text: Option<String> = rows.first().and_then(|row| row.try_get(0).ok());
-            // No row yet: no write was ever committed through this counter.
-            let value = text.and_then(|text| text.parse::<u64>().ok()).unwrap_or(0);
-            (Ok(value), Trouble::default())
-        }
+fn read_version(pool: &Pool) -> Result<String, StoreError> {
+    pool.with(|conn| match conn.client.query_one(READ_VERSION, &[]) {
+        Ok(row) => match row.try_get(0) {
+            Ok(snapshot) => (Ok(snapshot), Trouble::default()),
+            Err(error) => (Err(store_error(&error)), trouble(&error)),
+        },
         Err(error) => (Err(store_error(&error)), trouble(&error)),
     })
 }
@@ -165,8 +158,7 @@ pub(super) fn trouble(error: &postgres::Error) -> Trouble {
     }
 }
 
-/// One run of the job: BEGIN, take the write lock, the job, then COMMIT, or ROLLBACK when the
-/// job refused. The outer result is the transaction's, the inner one the job's answer.
+/// One run of the job: BEGIN, the job, then COMMIT, or ROLLBACK when the job refused. The outer result is the transaction's, the inner one the job's answer.
 fn attempt(
     conn: &mut Conn,
     job: &WriteJob,
@@ -174,12 +166,8 @@ fn attempt(
     if let Err(error) = conn.client.batch_execute("BEGIN") {
         return (Err(store_error(&error)), trouble(&error));
     }
-    if let Err(error) = conn.client.batch_execute(BUMP_VERSION) {
-        let _ = conn.client.batch_execute("ROLLBACK");
-        return (Err(store_error(&error)), trouble(&error));
-    }
     let (outcome, seen) = {
-        let mut session = Session::new(conn);
+        let mut session = Session::writing(conn);
         let outcome = job(&mut session as &mut dyn AccountWrite);
         (outcome, session.trouble())
     };
