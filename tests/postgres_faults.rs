@@ -32,10 +32,13 @@ fn name(writer: usize, round: usize) -> String {
     format!("writer {writer} round {round}")
 }
 
+/// Sends a POST of a form to a path as the administrator; `None` once the node is gone.
+type Post<'a> = &'a dyn Fn(&str, &[(&str, &str)]) -> Option<Reply>;
+
 /// Creates an API-only account, then renames it round after round until `stop` is set or the
 /// node stops answering; returns what was answered.
 fn write_until_stopped(
-    node: &dyn Fn(&str, &[(&str, &str)]) -> Option<Reply>,
+    node: Post<'_>,
     writer: usize,
     stop: &AtomicBool,
 ) -> Option<Written> {
