@@ -631,6 +631,35 @@ fn closing_an_account_while_another_node_writes_below_it_leaves_nothing_open_bel
 }
 
 #[test]
+fn an_account_changing_itself_from_many_connections_on_two_nodes_never_fails() {
+    let cluster = shared_cluster();
+    let url = database_url(&cluster, "self_updates");
+    let a = Arc::new(spawn_app_with(on_postgres(&url)));
+    let b = Arc::new(another_node(&a, &url));
+    let me = format!("/Accounts/{}.json", a.admin.sid);
+    let start = Arc::new(Barrier::new(16));
+    let writers: Vec<_> = (0..16)
+        .map(|writer| {
+            let node = Arc::clone(if writer % 2 == 0 { &a } else { &b });
+            let (me, start) = (me.clone(), Arc::clone(&start));
+            thread::spawn(move || {
+                start.wait();
+                (0..RACES)
+                    .map(|round| {
+                        let name = format!("writer {writer} round {round}");
+                        node.post(&me, &node.admin_auth(), &[("FriendlyName", &name)])
+                            .status
+                    })
+                    .collect::<Vec<u16>>()
+            })
+        })
+        .collect();
+    for writer in writers {
+        assert!(writer.join().unwrap().iter().all(|&status| status == 200));
+    }
+}
+
+#[test]
 fn nodes_starting_together_make_one_administrator() {
     let cluster = shared_cluster();
     // The nodes share one key file, as an operator would deploy them: a first node on a

@@ -37,11 +37,7 @@ type Post<'a> = &'a dyn Fn(&str, &[(&str, &str)]) -> Option<Reply>;
 
 /// Creates an API-only account, then renames it round after round until `stop` is set or the
 /// node stops answering; returns what was answered.
-fn write_until_stopped(
-    node: Post<'_>,
-    writer: usize,
-    stop: &AtomicBool,
-) -> Option<Written> {
+fn write_until_stopped(node: Post<'_>, writer: usize, stop: &AtomicBool) -> Option<Written> {
     let created = node("/Accounts.json", &[("FriendlyName", &name(writer, 0))])?;
     assert!(matches!(created.status, 201 | 503), "{}", created.body);
     if created.status != 201 {

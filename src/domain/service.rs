@@ -22,8 +22,9 @@ mod recovery;
 mod rules;
 
 use rules::{
-    current_caller, insert, may_act_on, names_caller, parse_account_key, plan_create, plan_update,
-    require_active, require_may_create, reread, target_for, visible_to, NewSecret, UpdatePlan,
+    caller_and_target, current_caller, insert, may_act_on, names_caller, parse_account_key,
+    plan_create, plan_update, require_active, require_may_create, reread, visible_to, NewSecret,
+    UpdatePlan,
 };
 
 /// The raw values of an update form; parsed here, in the order the rules need.
@@ -346,8 +347,7 @@ impl AccountService {
             ..form
         };
         self.write(Box::new(move |tx| {
-            let caller = current_caller(&*tx, &caller_sid)?;
-            let target = target_for(tx, &caller, target.as_str())?;
+            let (caller, target) = caller_and_target(tx, &caller_sid, target.as_str())?;
             let plan = plan_update(&caller, &target, &form)?;
             if new_secret.is_none() && plan.changes_nothing(&target) {
                 return Ok(target);
