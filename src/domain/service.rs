@@ -401,9 +401,9 @@ impl AccountService {
 
     /// Changes whenever a listing, for any caller, may have changed: a listing taken at one
     /// version can be answered again for as long as the version stays the same.
-    pub fn listing_version(&self, caller: &Account) -> Result<DataVersion, DomainError> {
+    pub async fn listing_version(&self, caller: &Account) -> Result<DataVersion, DomainError> {
         require_active(caller)?;
-        Ok(self.store.data_version()?)
+        Ok(self.store.data_version().settle().await?)
     }
 
     pub async fn list(&self, caller: &Account, form: &ListForm) -> Result<Listing, DomainError> {

@@ -152,18 +152,28 @@ pub trait ReadJob: Send {
     fn into_any(self: Box<Self>) -> Box<dyn Any>;
 }
 
-pub type ReadFuture = Pin<Box<dyn Future<Output = Result<Box<dyn ReadJob>, StoreError>> + Send>>;
+pub type AnswerFuture<T> = Pin<Box<dyn Future<Output = Result<T, StoreError>> + Send>>;
 
-/// Where a read ran: at once on the calling thread, or elsewhere, to be awaited.
-pub enum Reading {
-    Done(Result<Box<dyn ReadJob>, StoreError>),
-    Pending(ReadFuture),
+/// A store's answer: at once when it is at hand (in memory, a local file), or later when it
+/// comes across a network (never waited for on the caller's thread).
+pub enum Answer<T> {
+    Done(Result<T, StoreError>),
+    Pending(AnswerFuture<T>),
+}
+
+impl<T> Answer<T> {
+    pub async fn settle(self) -> Result<T, StoreError> {
+        match self {
+            Answer::Done(done) => done,
+            Answer::Pending(pending) => pending.await,
+        }
+    }
 }
 
 pub trait Store: Send + Sync {
     /// Runs the job with a reader. A store whose reads take microseconds runs it inline; one
     /// that waits on a network runs it on a blocking pool, never on the caller's thread.
-    fn read(&self, job: Box<dyn ReadJob>) -> Reading;
+    fn read(&self, job: Box<dyn ReadJob>) -> Answer<Box<dyn ReadJob>>;
     /// Queues the job for the writer; fails at once with [`StoreError::Busy`] when the queue
     /// is full.
     fn write(&self, job: WriteJob) -> Result<WriteReply, StoreError>;
@@ -171,7 +181,7 @@ pub trait Store: Send + Sync {
     /// serves this database.
     fn failure_counts(&self, limits: &ThrottleLimits) -> Arc<dyn FailureCounts>;
     /// Changes whenever data was committed, by this process or another.
-    fn data_version(&self) -> Result<DataVersion, StoreError>;
+    fn data_version(&self) -> Answer<DataVersion>;
     /// Commits what is queued and stops the writer; later writes fail. Blocks, up to a bound.
     fn close(&self);
 }
@@ -186,10 +196,7 @@ where
         job: Some(job),
         answer: None,
     });
-    let done = match store.read(task) {
-        Reading::Done(done) => done?,
-        Reading::Pending(pending) => pending.await?,
-    };
+    let done = store.read(task).settle().await?;
     match done.into_any().downcast::<Task<F, T>>() {
         Ok(task) => task
             .answer

@@ -96,7 +96,7 @@ async fn list_accounts(
     format: Format,
 ) -> Result<HttpResponse, Failure> {
     let caller = auth::caller(req, service).await?;
-    let version = service.listing_version(&caller)?;
+    let version = service.listing_version(&caller).await?;
     let key = PageCache::key(caller.sid.as_str(), format, req.query_string());
     if let Some(body) = pages.get(&key, &version) {
         return Ok(ok_with_secrets(StatusCode::OK, format, body));

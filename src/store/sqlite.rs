@@ -19,8 +19,8 @@ use super::writer::Writer;
 use crate::domain::account::{Account, AccountSid, Email, FriendlyName, Role, Status, UnixTime};
 use crate::domain::paging::MAX_PAGE_SIZE;
 use crate::domain::store::{
-    AccountKey, AccountRead, AccountWrite, Cursor, DataVersion, ListQuery, Listed, Position,
-    ReadJob, Reading, Scope, Store, StoreError, WriteJob, WriteReply,
+    AccountKey, AccountRead, AccountWrite, Answer, Cursor, DataVersion, ListQuery, Listed,
+    Position, ReadJob, Scope, Store, StoreError, WriteJob, WriteReply,
 };
 use crate::domain::throttle::{FailureCounts, MemoryCounts, ThrottleLimits};
 
@@ -516,8 +516,8 @@ fn prepare_writer(conn: &Connection, options: &StoreOptions) -> Result<(), OpenE
 }
 
 impl Store for SqliteStore {
-    fn read(&self, mut job: Box<dyn ReadJob>) -> Reading {
-        Reading::Done(match self.readers.get() {
+    fn read(&self, mut job: Box<dyn ReadJob>) -> Answer<Box<dyn ReadJob>> {
+        Answer::Done(match self.readers.get() {
             Ok(conn) => {
                 job.run(&PooledReader(conn));
                 Ok(job)
@@ -536,15 +536,19 @@ impl Store for SqliteStore {
         Arc::new(MemoryCounts::new(limits))
     }
 
-    fn data_version(&self) -> Result<DataVersion, StoreError> {
+    fn data_version(&self) -> Answer<DataVersion> {
         let watcher = self
             .watcher
             .lock()
             .unwrap_or_else(|poisoned| poisoned.into_inner());
-        let version: i64 = watcher
-            .prepare_cached("PRAGMA data_version")?
-            .query_row([], |row| row.get(0))?;
-        Ok(DataVersion::counter(version as u64))
+        let version = watcher
+            .prepare_cached("PRAGMA data_version")
+            .and_then(|mut statement| statement.query_row([], |row| row.get::<_, i64>(0)));
+        Answer::Done(
+            version
+                .map(|version| DataVersion::counter(version as u64))
+                .map_err(StoreError::from),
+        )
     }
 
     /// Lets queued writes finish, then folds the write-ahead log into the database file, so

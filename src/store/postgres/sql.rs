@@ -75,10 +75,18 @@ pub struct Session<'a> {
     trouble: RefCell<Trouble>,
     /// Inside a write transaction, whose reads lock what its rules depend on.
     writing: bool,
+    /// Inside a write: the lock held on each account so far, by Sid. An account's ancestors
+    /// are locked before it, so an account found here has its ancestors locked too.
+    locks: RefCell<HashMap<String, Lock>>,
+    /// Inside a write: accounts as read or written under those locks. Each lock keeps other
+    /// writers from changing what the rules depend on until COMMIT, so reading the same
+    /// account again (the caller that is also the target, the account just updated) needs
+    /// no round trip while the locks are held.
+    seen: RefCell<HashMap<String, Account>>,
 }
 
-/// How a read inside a write transaction locks the account it finds.
-#[derive(Clone, Copy)]
+/// How a read inside a write transaction locks the account it finds; the stronger is later.
+#[derive(Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
 enum Lock {
     /// Read by the rules (the caller, a parent): no other transaction may close it, change its
     /// key or delete it until COMMIT, but others may read and update it.
@@ -102,6 +110,8 @@ impl<'a> Session<'a> {
             conn: RefCell::new(conn),
             trouble: RefCell::new(Trouble::default()),
             writing,
+            locks: RefCell::new(HashMap::new()),
+            seen: RefCell::new(HashMap::new()),
         }
     }
 
@@ -142,31 +152,62 @@ impl Session<'_> {
         key: &AccountKey,
         lock: Option<Lock>,
     ) -> Result<Option<Account>, StoreError> {
-        let by_sid = matches!(key, AccountKey::Sid(_));
-        let value = match key {
-            AccountKey::Sid(sid) => sid.as_str(),
-            AccountKey::Email(email) => email.as_str(),
+        let (sql, value) = match (key, lock) {
+            (AccountKey::Sid(sid), None) => (FIND_BY_SID, sid.as_str()),
+            (AccountKey::Email(email), None) => (FIND_BY_EMAIL, email.as_str()),
+            (AccountKey::Sid(sid), Some(lock)) => {
+                if let Some(account) = self.held(sid.as_str(), lock) {
+                    return Ok(Some(account));
+                }
+                if !self.locks.borrow().contains_key(sid.as_str()) {
+                    self.query(LOCK_ANCESTORS_BY_SID, &[&sid.as_str()])?;
+                }
+                let sql = match lock {
+                    Lock::KeyShare => FIND_BY_SID_KEY_SHARE,
+                    Lock::Update => FIND_BY_SID_FOR_UPDATE,
+                };
+                (sql, sid.as_str())
+            }
+            (AccountKey::Email(email), Some(lock)) => {
+                self.query(LOCK_ANCESTORS_BY_EMAIL, &[&email.as_str()])?;
+                let sql = match lock {
+                    Lock::KeyShare => FIND_BY_EMAIL_KEY_SHARE,
+                    Lock::Update => FIND_BY_EMAIL_FOR_UPDATE,
+                };
+                (sql, email.as_str())
+            }
         };
-        let sql = match (lock, by_sid) {
-            (None, true) => FIND_BY_SID,
-            (None, false) => FIND_BY_EMAIL,
-            (Some(Lock::KeyShare), true) => FIND_BY_SID_KEY_SHARE,
-            (Some(Lock::KeyShare), false) => FIND_BY_EMAIL_KEY_SHARE,
-            (Some(Lock::Update), true) => FIND_BY_SID_FOR_UPDATE,
-            (Some(Lock::Update), false) => FIND_BY_EMAIL_FOR_UPDATE,
+        let found = match self.query(sql, &[&value])?.first() {
+            Some(row) => Some(account_from_row(row)?),
+            None => None,
         };
-        if lock.is_some() {
-            let ancestors = if by_sid {
-                LOCK_ANCESTORS_BY_SID
-            } else {
-                LOCK_ANCESTORS_BY_EMAIL
-            };
-            self.query(ancestors, &[&value])?;
+        if let (Some(account), Some(lock)) = (&found, lock) {
+            self.remember(account, lock);
         }
-        match self.query(sql, &[&value])?.first() {
-            Some(row) => Ok(Some(account_from_row(row)?)),
-            None => Ok(None),
+        Ok(found)
+    }
+
+    /// The account as this transaction last saw it, if it holds at least `lock` on it.
+    fn held(&self, sid: &str, lock: Lock) -> Option<Account> {
+        let held = self.locks.borrow().get(sid).copied()?;
+        if held < lock {
+            return None;
         }
+        self.seen.borrow().get(sid).cloned()
+    }
+
+    fn remember(&self, account: &Account, lock: Lock) {
+        let mut locks = self.locks.borrow_mut();
+        for ancestor in &account.ancestors {
+            locks
+                .entry(ancestor.as_str().to_owned())
+                .or_insert(Lock::KeyShare);
+        }
+        let held = locks.entry(account.sid.as_str().to_owned()).or_insert(lock);
+        *held = (*held).max(lock);
+        self.seen
+            .borrow_mut()
+            .insert(account.sid.as_str().to_owned(), account.clone());
     }
 }
 
@@ -235,6 +276,11 @@ impl AccountWrite for Session<'_> {
     }
 
     fn update(&mut self, account: &Account) -> Result<(), StoreError> {
+        // The account is held for update whenever the domain changes it (`find_for_update`),
+        // so what it reads back is what was written.
+        if let Some(seen) = self.seen.borrow_mut().get_mut(account.sid.as_str()) {
+            *seen = account.clone();
+        }
         self.execute(
             "UPDATE accounts SET friendly_name = $2, role = $3, status = $4, password_hash = $5,
                  token_salt = $6, date_updated = $7
@@ -252,6 +298,7 @@ impl AccountWrite for Session<'_> {
     }
 
     fn close_descendants(&mut self, sid: &AccountSid, at: UnixTime) -> Result<(), StoreError> {
+        self.seen.borrow_mut().clear();
         self.execute(
             "UPDATE accounts SET status = 'closed', date_updated = $2
              WHERE (root_sid = $1 OR branch_sid = $1) AND sid <> $1 AND status <> 'closed'",

@@ -15,6 +15,7 @@ use std::time::{Duration, Instant};
 use tokio::sync::oneshot;
 
 use super::connect::connect;
+use super::executor::Executor;
 use super::failures::PostgresCounts;
 use super::open::off_runtime;
 use super::sql::{is_broken, is_retryable, store_error, Conn, Session, Trouble};
@@ -22,7 +23,7 @@ use super::url::Settings;
 use crate::domain::account::Account;
 use crate::domain::error::DomainError;
 use crate::domain::store::{
-    AccountWrite, DataVersion, ReadJob, Reading, Store, StoreError, WriteJob, WriteReply,
+    AccountWrite, Answer, DataVersion, ReadJob, Store, StoreError, WriteJob, WriteReply,
 };
 use crate::domain::throttle::{FailureCounts, ThrottleLimits};
 
@@ -34,6 +35,8 @@ const READ_VERSION: &str = "SELECT pg_current_snapshot()::text";
 
 pub struct PostgresStore {
     pool: Arc<Pool>,
+    /// One thread per connection the pool may open.
+    executor: Arc<Executor>,
     /// Writes queued or running; beyond the limit a write is refused as busy at once.
     writes: Arc<AtomicUsize>,
     write_limit: usize,
@@ -46,6 +49,7 @@ impl PostgresStore {
         pool.put(first);
         PostgresStore {
             pool: Arc::new(pool),
+            executor: Arc::new(Executor::new(size.max(2))),
             writes: Arc::new(AtomicUsize::new(0)),
             write_limit: size.max(2) * 64,
             closed: Arc::new(AtomicBool::new(false)),
@@ -54,27 +58,16 @@ impl PostgresStore {
 }
 
 impl Store for PostgresStore {
-    fn read(&self, mut job: Box<dyn ReadJob>) -> Reading {
+    fn read(&self, mut job: Box<dyn ReadJob>) -> Answer<Box<dyn ReadJob>> {
         let pool = Arc::clone(&self.pool);
-        let run = move || {
+        self.executor.run(move || {
             pool.with(|conn| {
                 let session = Session::reading(conn);
                 job.run(&session);
                 (Ok(()), session.trouble())
             })
             .map(|()| job)
-        };
-        match tokio::runtime::Handle::try_current() {
-            Ok(runtime) => {
-                let task = runtime.spawn_blocking(run);
-                Reading::Pending(Box::pin(async move {
-                    task.await.unwrap_or_else(|_| {
-                        Err(StoreError::Failed("a read task stopped".to_owned()))
-                    })
-                }))
-            }
-            Err(_) => Reading::Done(run()),
-        }
+        })
     }
 
     fn write(&self, job: WriteJob) -> Result<WriteReply, StoreError> {
@@ -93,22 +86,27 @@ impl Store for PostgresStore {
             writes.fetch_sub(1, Ordering::AcqRel);
             let _ = reply.send(outcome);
         };
-        match tokio::runtime::Handle::try_current() {
-            Ok(runtime) => drop(runtime.spawn_blocking(run)),
-            Err(_) => run(),
+        if tokio::runtime::Handle::try_current().is_ok() {
+            self.executor.spawn(run);
+        } else {
+            run();
         }
         Ok(answer)
     }
 
     /// In the database, so that a guess counts the same whichever node it reaches.
     fn failure_counts(&self, limits: &ThrottleLimits) -> Arc<dyn FailureCounts> {
-        Arc::new(PostgresCounts::new(Arc::clone(&self.pool), limits))
+        Arc::new(PostgresCounts::new(
+            Arc::clone(&self.pool),
+            Arc::clone(&self.executor),
+            limits,
+        ))
     }
 
-    /// Called on an HTTP worker, so the query runs off the async thread (see [`off_runtime`]).
-    fn data_version(&self) -> Result<DataVersion, StoreError> {
-        let snapshot = off_runtime(|| read_version(&self.pool))?;
-        Ok(DataVersion::snapshot(&snapshot))
+    fn data_version(&self) -> Answer<DataVersion> {
+        let pool = Arc::clone(&self.pool);
+        self.executor
+            .run(move || read_version(&pool).map(|snapshot| DataVersion::snapshot(&snapshot)))
     }
 
     /// Waits, up to a bound, for the writes in flight: each answers only after its COMMIT,
