@@ -7,7 +7,8 @@ use std::path::PathBuf;
 use clap::{Args, Parser, Subcommand};
 
 use crate::config::{default_key_file, Config, TlsFiles};
-use crate::domain::account::Email;
+use crate::domain::account::{Email, UnixTime};
+use crate::domain::event::parse_iso8601;
 use crate::domain::secret::Secret;
 use crate::http::client::TrustedProxies;
 use crate::store::SyncMode;
@@ -79,6 +80,22 @@ pub enum Command {
     /// Recovery commands, run on the server's machine
     #[command(subcommand)]
     Admin(AdminCommand),
+    /// The audit trail's upkeep, run on the server's machine
+    #[command(subcommand)]
+    Events(EventsCommand),
+}
+
+#[derive(Subcommand, Debug, Clone, PartialEq, Eq)]
+pub enum EventsCommand {
+    /// Delete every audit event dated before DATE, with the server stopped or running. The
+    /// pruning is itself recorded as an event (events.pruned), in the same transaction
+    Prune {
+        /// ISO 8601, in UTC unless it names its zone: 2024-01-01 or 2024-01-01T00:00:00Z
+        #[arg(long, value_name = "DATE")]
+        before: String,
+        #[command(flatten)]
+        key: KeyFileArg,
+    },
 }
 
 #[derive(Subcommand, Debug, Clone, PartialEq, Eq)]
@@ -195,6 +212,7 @@ pub enum Task {
     Copy { from: PathBuf, to: PathBuf },
     ResetPassword(String),
     NewKey,
+    PruneEvents(UnixTime),
 }
 
 impl Cli {
@@ -247,6 +265,12 @@ impl Cli {
             Some(Command::Admin(AdminCommand::NewKey { key })) => {
                 key_file_config(&mut config, key)?;
                 Task::NewKey
+            }
+            Some(Command::Events(EventsCommand::Prune { before, key })) => {
+                key_file_config(&mut config, key)?;
+                let before = parse_iso8601(&before, "--before")
+                    .map_err(|invalid| format!("--before {}", invalid.reason))?;
+                Task::PruneEvents(before)
             }
         };
         Ok((task, config))

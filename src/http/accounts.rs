@@ -8,6 +8,7 @@ use actix_web::{web, HttpRequest, HttpResponse};
 
 use super::auth;
 use super::error::{error_response, Failure};
+use super::events::origin_of;
 use super::form::{decode_path_segment, read_form, Fields};
 use super::format::{account_body, account_uri, list_body, Format, API_ROOT};
 use super::page_cache::PageCache;
@@ -61,7 +62,10 @@ async fn update_account(
         role: fields.take("Role"),
         email: fields.take("EmailAddress"),
     };
-    let account = service.update(&caller, &target_id(req)?, form).await?;
+    let origin = origin_of(req, &caller);
+    let account = service
+        .update(&caller, &target_id(req)?, form, &origin)
+        .await?;
     Ok(account_response(StatusCode::OK, format, service, &account))
 }
 
@@ -80,7 +84,9 @@ async fn create_account(
         role: fields.take("Role"),
         status: fields.take("Status"),
     };
-    let account = service.create(&caller, form).await?;
+    let account = service
+        .create(&caller, form, &origin_of(req, &caller))
+        .await?;
     let mut response = account_response(StatusCode::CREATED, format, service, &account);
     let location = format!("{API_ROOT}{}", account_uri(account.sid.as_str(), format));
     if let Ok(value) = location.parse() {

@@ -5,6 +5,7 @@ mod auth;
 pub mod client;
 mod console;
 mod error;
+mod events;
 mod fallback;
 mod form;
 pub mod format;

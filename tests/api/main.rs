@@ -7,6 +7,7 @@ mod auth;
 mod clients;
 mod create;
 mod errors;
+mod events;
 mod fetch;
 mod head;
 mod list;
