@@ -201,6 +201,16 @@ pub struct ServeArgs {
         value_parser = TrustedProxies::parse
     )]
     trusted_proxy: Option<TrustedProxies>,
+
+    /// Serve Prometheus metrics at /metrics on this address of its own (never on the API's
+    /// listener), e.g. 127.0.0.1:9090 [default: off]
+    #[arg(
+        long,
+        env = "SWITCHBOARD_METRICS_LISTEN",
+        value_name = "ADDR:PORT",
+        value_parser = listen_address
+    )]
+    metrics_listen: Option<String>,
 }
 
 /// What the executable was asked to do, its flags already folded into a [`Config`].
@@ -327,6 +337,7 @@ fn serve_config(config: &mut Config, args: ServeArgs) -> Result<Task, String> {
         config.tls = Some(TlsFiles { cert, key });
     }
     config.trusted_proxies = args.trusted_proxy.unwrap_or_default();
+    config.metrics_listen = args.metrics_listen.filter(|address| !address.is_empty());
     Ok(Task::Serve)
 }
 

@@ -18,6 +18,7 @@ use super::store::{
 use super::throttle::{client_of, FailureCounts, FailureKey, NameKeys};
 
 pub use super::throttle::ThrottleLimits;
+use crate::metrics::{metrics, Cache};
 
 mod audit;
 mod events;
@@ -215,7 +216,9 @@ impl AccountService {
             self.burn_time(secret).await;
             return Ok(None);
         }
-        if self.credentials.cached_password_match(&account, secret) == Some(true) {
+        let cached = self.credentials.cached_password_match(&account, secret) == Some(true);
+        metrics().cache(Cache::Password, cached);
+        if cached {
             return Ok(Some(account));
         }
         let credentials = Arc::clone(&self.credentials);

@@ -208,6 +208,10 @@ pub trait Store: Send + Sync {
     fn data_version(&self) -> Result<DataVersion, StoreError>;
     /// Commits what is queued and stops the writer; later writes fail. Blocks, up to a bound.
     fn close(&self);
+    /// Writes queued or running.
+    fn queue_depth(&self) -> usize;
+    /// The database's size in bytes, if it can be told; may block on a query.
+    fn size_bytes(&self) -> Option<u64>;
 }
 
 /// Runs `job` with one of the store's readers, wherever the store runs its reads.

@@ -14,6 +14,7 @@ use super::format::{account_body, account_uri, list_body, Format, API_ROOT};
 use super::page_cache::PageCache;
 use crate::domain::account::Account;
 use crate::domain::service::{AccountService, CreateForm, ListForm, UpdateForm};
+use crate::metrics::{metrics, Cache};
 
 type Service = web::Data<AccountService>;
 
@@ -104,7 +105,9 @@ async fn list_accounts(
     let caller = auth::caller(req, service).await?;
     let version = service.listing_version(&caller)?;
     let key = PageCache::key(caller.sid.as_str(), format, req.query_string());
-    if let Some(body) = pages.get(&key, &version) {
+    let cached = pages.get(&key, &version);
+    metrics().cache(Cache::Page, cached.is_some());
+    if let Some(body) = cached {
         return Ok(ok_with_secrets(StatusCode::OK, format, body));
     }
     let mut query = Fields::parse(req.query_string().as_bytes())?;

@@ -10,6 +10,7 @@ mod fallback;
 mod form;
 pub mod format;
 mod health;
+pub mod metrics;
 mod openapi;
 mod page_cache;
 pub mod routes;

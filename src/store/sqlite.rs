@@ -162,6 +162,7 @@ pub(super) fn open_error(error: rusqlite::Error) -> OpenError {
 }
 
 pub struct SqliteStore {
+    path: PathBuf,
     readers: Pool<SqliteConnectionManager>,
     writer: Writer,
     /// Its own connection, so that `PRAGMA data_version` compares like with like: the number
@@ -317,6 +318,7 @@ impl CheckedDatabase {
         })
         .map_err(open_error)?;
         Ok(SqliteStore {
+            path: options.path.clone(),
             readers,
             writer: Writer::start(conn, options.storage_limit),
             watcher: Mutex::new(watcher),
@@ -553,6 +555,17 @@ impl Store for SqliteStore {
     /// that a stopped server leaves one self-contained file behind.
     fn close(&self) {
         self.writer.close();
+    }
+
+    fn queue_depth(&self) -> usize {
+        self.writer.depth()
+    }
+
+    /// The file and its write-ahead log, as the disk holds them.
+    fn size_bytes(&self) -> Option<u64> {
+        let size = |path: &Path| std::fs::metadata(path).map(|m| m.len()).ok();
+        let file = size(&self.path)?;
+        Some(file + size(&companion(&self.path, "-wal")).unwrap_or(0))
     }
 }
 

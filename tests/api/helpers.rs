@@ -92,6 +92,8 @@ impl Reply {
 
 pub struct TestApp {
     pub address: SocketAddr,
+    /// Where `/metrics` is served, when the configuration asked for it.
+    pub metrics: Option<SocketAddr>,
     pub admin: Member,
     /// Holds the database; removed when the app is dropped.
     pub dir: TempDir,
@@ -116,7 +118,8 @@ pub fn spawn_app_with(adjust: impl FnOnce(&mut Config)) -> TestApp {
     let dir = tempfile::tempdir().unwrap();
     let mut config = test_config(&dir);
     adjust(&mut config);
-    let (address, first_password) = start(config);
+    let started = start_application(config);
+    let (address, first_password) = (started.address, started.first_password);
     // The server closes a connection idle for 5 s; a pooled one idle that long could be reused
     // just as it closes (a test that waits out a slow client does), so the pool lets go first.
     let client = reqwest::blocking::Client::builder()
@@ -126,6 +129,7 @@ pub fn spawn_app_with(adjust: impl FnOnce(&mut Config)) -> TestApp {
         .unwrap();
     let mut app = TestApp {
         address,
+        metrics: started.metrics,
         admin: Member {
             sid: String::new(),
             email: Some(ADMIN_EMAIL.into()),
@@ -150,6 +154,17 @@ pub fn spawn_app_with(adjust: impl FnOnce(&mut Config)) -> TestApp {
 /// Starts the application on its own thread; returns its address and, on a first start
 /// without a configured password, the generated one.
 pub fn start(config: Config) -> (SocketAddr, Option<String>) {
+    let started = start_application(config);
+    (started.address, started.first_password)
+}
+
+pub struct Started {
+    pub address: SocketAddr,
+    pub first_password: Option<String>,
+    pub metrics: Option<SocketAddr>,
+}
+
+pub fn start_application(config: Config) -> Started {
     let (sender, receiver) = mpsc::channel();
     std::thread::spawn(move || {
         actix_web::rt::System::new().block_on(async move {
@@ -164,7 +179,12 @@ pub fn start(config: Config) -> (SocketAddr, Option<String>) {
                 .first_administrator()
                 .and_then(|first| first.generated_password.as_ref())
                 .map(|p| p.expose().to_owned());
-            sender.send(Ok((app.address(), password))).unwrap();
+            let started = Started {
+                address: app.address(),
+                first_password: password,
+                metrics: app.metrics_address(),
+            };
+            sender.send(Ok(started)).unwrap();
             let _ = app.run().await;
         })
     });

@@ -11,6 +11,7 @@ mod events;
 mod fetch;
 mod head;
 mod list;
+mod metrics;
 mod paging;
 mod status;
 mod storage;
