@@ -383,6 +383,9 @@ fn parse_date(date: &str) -> Option<i64> {
 fn parse_time(time: &str) -> Option<i64> {
     let (clock, offset) = if let Some(clock) = time.strip_suffix(['Z', 'z']) {
         (clock, 0)
+    } else if !time.contains(['+', '-']) {
+        // No zone: UTC, as Twilio's documentation asks dates to be given.
+        (time, 0)
     } else {
         let at = time.rfind(['+', '-'])?;
         let (clock, zone) = time.split_at(at);
@@ -457,6 +460,10 @@ mod tests {
         );
         assert_eq!(
             parse_iso8601("2012-04-24T22:51:29.123Z", "StartDate").unwrap(),
+            at
+        );
+        assert_eq!(
+            parse_iso8601("2012-04-24T22:51:29", "StartDate").unwrap(),
             at
         );
         for bad in [
