@@ -84,7 +84,12 @@ export class Client {
   }
 
   async #request(method, path, fields) {
-    const headers = { Authorization: basic(this.#user, this.#secret), Accept: 'application/json' };
+    // The source header records the console's changes as the console's in the audit events.
+    const headers = {
+      Authorization: basic(this.#user, this.#secret),
+      Accept: 'application/json',
+      'X-Switchboard-Source': 'console',
+    };
     let body;
     if (fields) {
       headers['Content-Type'] = 'application/x-www-form-urlencoded';
