@@ -1141,6 +1141,59 @@ mod tests {
         }
     }
 
+    /// Every event listing walks its scope's index in date order: a page costs the same
+    /// however many events there are before it.
+    #[test]
+    fn every_event_listing_walks_an_index_in_date_order() {
+        use crate::domain::store::{EventQuery, Scope};
+        let conn = migrated();
+        let sid = AccountSid::random();
+        let cursor = Cursor {
+            created: UnixTime(5),
+            seq: 9,
+        };
+        let scopes = [
+            (Scope::Itself(sid.clone()), "events_by_account"),
+            (
+                Scope::Subtree {
+                    sid: sid.clone(),
+                    level: 1,
+                },
+                "events_by_root",
+            ),
+            (Scope::Subtree { sid, level: 2 }, "events_by_branch"),
+        ];
+        for (scope, index) in scopes {
+            for position in [
+                None,
+                Some(Position::After(cursor.clone())),
+                Some(Position::Before(cursor.clone())),
+            ] {
+                let query = EventQuery {
+                    scope: scope.clone(),
+                    actor: None,
+                    event_type: None,
+                    resource: None,
+                    address: None,
+                    start: None,
+                    end: None,
+                    position,
+                    limit: 51,
+                };
+                let sql = events::list_sql(events::Dialect::Sqlite, &query);
+                let mut statement = conn.prepare(&format!("EXPLAIN QUERY PLAN {sql}")).unwrap();
+                let mut rows = statement.raw_query();
+                let mut plan = Vec::new();
+                while let Some(row) = rows.next().unwrap() {
+                    plan.push(row.get::<_, String>(3).unwrap());
+                }
+                let plan = plan.join("; ");
+                assert!(plan.contains(&format!("USING INDEX {index}")), "{plan}");
+                assert!(!plan.contains("TEMP B-TREE"), "{plan}");
+            }
+        }
+    }
+
     #[test]
     fn inserts_take_the_next_sequence_number() {
         let conn = migrated();
