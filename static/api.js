@@ -83,6 +83,17 @@ export class Client {
     return this.#request('GET', `${ROOT}${uri}`);
   }
 
+  /** The first page of the audit events the caller may see, newest first. */
+  events(pageSize) {
+    return this.#request('GET', `${ROOT}/v1/Events?PageSize=${pageSize}`);
+  }
+
+  /** A page named by an events page's absolute `next_page_url` or `previous_page_url`. */
+  eventsPage(url) {
+    const { pathname, search } = new URL(url);
+    return this.#request('GET', `${pathname}${search}`);
+  }
+
   async #request(method, path, fields) {
     // The source header records the console's changes as the console's in the audit events.
     const headers = {

@@ -173,6 +173,11 @@ async function administrator(context) {
   assert.equal(created.actor_sid, admin.sid);
   step('the audit event of a change made in the console says it came from the console');
 
+  await page.click('#activity-refresh');
+  await see(page, `#activity-table tr[data-sid="${created.sid}"]`, /Created/);
+  await see(page, `#activity-table tr[data-sid="${created.sid}"]`, /Console/);
+  step('the Activity view lists the change, who made it and from where');
+
   await page.fill('#create-email', OPS.email.toUpperCase());
   await page.fill('#create-password', OPS.password);
   await page.fill('#create-password-confirm', OPS.password);
