@@ -25,6 +25,8 @@ pub const VERSION: &str = env!("CARGO_PKG_VERSION");
 #[derive(Debug)]
 pub enum StartupError {
     Listen(std::io::Error),
+    /// The `--metrics-listen` address could not be bound.
+    MetricsListen(std::io::Error),
     Database(OpenError),
     /// The folder the database file is to be in does not exist.
     Folder(PathBuf),
@@ -38,6 +40,9 @@ impl fmt::Display for StartupError {
         match self {
             StartupError::Listen(error) => {
                 write!(f, "cannot listen on the configured address: {error}")
+            }
+            StartupError::MetricsListen(error) => {
+                write!(f, "cannot listen on the metrics address: {error}")
             }
             StartupError::Database(error) => write!(f, "{error}"),
             StartupError::Folder(folder) => write!(
@@ -102,7 +107,7 @@ impl Application {
         let (mut leftovers, listener) = lock_and_bind(&config)?;
         let address = listener.local_addr().map_err(StartupError::Listen)?;
         let metrics_listener = match &config.metrics_listen {
-            Some(listen) => Some(TcpListener::bind(listen).map_err(StartupError::Listen)?),
+            Some(listen) => Some(TcpListener::bind(listen).map_err(StartupError::MetricsListen)?),
             None => None,
         };
         let checked = check_store(&config, &mut leftovers)?;
@@ -113,9 +118,9 @@ impl Application {
         let server = http_server(service, &config, listener, tls).map_err(StartupError::Listen)?;
         let metrics = match metrics_listener {
             Some(listener) => {
-                let address = listener.local_addr().map_err(StartupError::Listen)?;
+                let address = listener.local_addr().map_err(StartupError::MetricsListen)?;
                 let server = crate::http::metrics::server(listener, Arc::clone(&store))
-                    .map_err(StartupError::Listen)?;
+                    .map_err(StartupError::MetricsListen)?;
                 Some((address, server))
             }
             None => None,

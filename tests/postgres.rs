@@ -494,7 +494,10 @@ fn events_on(node: &TestApp, auth: &Auth, query: &str) -> Vec<Value> {
 fn events_written_on_one_node_are_listed_on_the_other() {
     let cluster = shared_cluster();
     let url = database_url(&cluster, "events_two_nodes");
-    let a = spawn_app_with(on_postgres(&url));
+    let a = spawn_app_with(|config| {
+        config.db_path = url.as_str().into();
+        config.metrics_listen = Some("127.0.0.1:0".into());
+    });
     let b = another_node(&a, &url);
     let (parent, child) = a.create_family();
     let renamed = b.post(
@@ -539,6 +542,16 @@ fn events_written_on_one_node_are_listed_on_the_other() {
         assert_eq!(filtered.len(), 2);
         assert_eq!(events_on(node, &parent.token_auth(), "").len(), 4);
     }
+    // The metrics read the database's size from PostgreSQL.
+    let metrics = reqwest::blocking::get(format!("http://{}/metrics", a.metrics.unwrap()))
+        .unwrap()
+        .text()
+        .unwrap();
+    let size = metrics
+        .lines()
+        .find_map(|line| line.strip_prefix("switchboard_database_size_bytes "))
+        .unwrap();
+    assert!(size.parse::<f64>().unwrap() > 0.0, "{metrics}");
 }
 
 #[test]

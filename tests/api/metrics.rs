@@ -146,3 +146,20 @@ fn the_python_prometheus_parser_reads_the_text() {
         assert_eq!(families.get(name), Some(&kind), "{name}: {stdout}");
     }
 }
+
+/// A metrics address already taken refuses the start, naming the metrics address.
+#[test]
+fn a_busy_metrics_address_refuses_the_start() {
+    let taken = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let mut config = crate::helpers::test_config(&dir);
+    config.metrics_listen = Some(taken.local_addr().unwrap().to_string());
+    let refused = actix_web::rt::System::new().block_on(async move {
+        switchboard::startup::Application::build(config)
+            .await
+            .err()
+            .map(|error| error.to_string())
+    });
+    let message = refused.expect("the start is refused");
+    assert!(message.contains("metrics address"), "{message}");
+}
