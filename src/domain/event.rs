@@ -347,6 +347,10 @@ pub fn parse_iso8601(raw: &str, parameter: &'static str) -> Result<UnixTime, Inv
 }
 
 fn parse_date_time(raw: &str) -> Option<UnixTime> {
+    // Every valid spelling is ASCII; checking first keeps every slice below on a boundary.
+    if !raw.is_ascii() {
+        return None;
+    }
     let (date, time) = match raw.split_once(['T', 't', ' ']) {
         Some((date, time)) => (date, Some(time)),
         None => (raw, None),
@@ -394,7 +398,11 @@ fn parse_time(time: &str) -> Option<i64> {
         let (hours, minutes) = zone
             .split_once(':')
             .unwrap_or_else(|| zone.split_at(2.min(zone.len())));
-        let offset = number(hours, 2)? * 3600 + number(minutes, 2)? * 60;
+        let (hours, minutes) = (number(hours, 2)?, number(minutes, 2)?);
+        if hours > 23 || minutes > 59 {
+            return None;
+        }
+        let offset = hours * 3600 + minutes * 60;
         (clock, sign * offset)
     };
     let clock = clock.split('.').next()?;
@@ -472,6 +480,11 @@ mod tests {
             "2012-4-24",
             "yesterday",
             "2012-04-24T25:00:00Z",
+            "2012-04-24T22:51:29+1é",
+            "2012-04-24T22:51:29+",
+            "2012-04-24T22:51:29-0",
+            "2012-04-24T22:51:29+99:99",
+            "é",
         ] {
             assert!(parse_iso8601(bad, "StartDate").is_err(), "{bad}");
         }
