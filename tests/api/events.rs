@@ -315,6 +315,9 @@ fn filters_narrow_the_listing_and_bad_ones_are_refused() {
         "PageToken=junk",
         "Page=3",
         "EventType=a&EventType=b",
+        "StartDate=2012-04-24T22:51:29%2B1%C3%A9",
+        "EndDate=%FF",
+        "SourceIpAddress=%00",
     ] {
         app.get(&format!("{EVENTS}?{bad}"), &admin)
             .assert_error(400, 20001);
