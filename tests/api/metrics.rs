@@ -96,7 +96,7 @@ fn the_python_prometheus_parser_reads_the_text() {
         200
     );
     let text = scrape(&app);
-    let python = std::env::var("SWITCHBOARD_TEST_PYTHON").unwrap_or_else(|_| "python3".into());
+    let python = crate::clients::python_with_twilio();
     let script = "import sys\n\
         from prometheus_client.parser import text_string_to_metric_families\n\
         for family in text_string_to_metric_families(sys.stdin.read()):\n\
