@@ -269,6 +269,15 @@ fn each_account_sees_the_events_it_may_see() {
         None,
     );
     reply.assert_error(405, 20405);
+    assert_eq!(reply.header("allow").unwrap(), "GET, HEAD");
+    let head = app.request("HEAD", EVENTS, &app.admin_auth(), &[], None);
+    let get = app.get(EVENTS, &app.admin_auth());
+    assert_eq!(head.status, 200);
+    assert!(head.body.is_empty());
+    assert_eq!(
+        head.header("content-length").unwrap(),
+        get.body.len().to_string()
+    );
 }
 
 #[test]
