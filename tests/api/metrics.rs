@@ -53,12 +53,12 @@ fn counters_move_with_the_requests_made() {
         201
     );
     let after = scrape(&app);
-    assert_eq!(
-        sample(&after, fetch) - sample(&before, fetch),
-        3.0,
+    // The counters belong to the process, which other tests share: at least these moved.
+    assert!(
+        sample(&after, fetch) - sample(&before, fetch) >= 3.0,
         "{after}"
     );
-    assert_eq!(sample(&after, rejected) - sample(&before, rejected), 1.0);
+    assert!(sample(&after, rejected) - sample(&before, rejected) >= 1.0);
     assert!(sample(&after, "switchboard_write_transactions_total") >= 1.0);
     assert!(sample(&after, "switchboard_database_size_bytes") > 0.0);
     assert!(after.contains("switchboard_http_request_duration_seconds_bucket"));
