@@ -60,6 +60,7 @@ fn migrations_build_the_schema_once() {
         tables,
         [
             "accounts",
+            "events",
             "failed_logins",
             "installation",
             "schema_version"
@@ -79,6 +80,12 @@ fn migrations_build_the_schema_once() {
             "accounts_email_key btree (email)",
             "accounts_pkey btree (sid)",
             "accounts_suspended btree (sid, status) WHERE (status = 'suspended'::text)",
+            "events_by_account btree (account_sid, event_date, seq)",
+            "events_by_branch btree (branch_sid, event_date, seq)",
+            "events_by_date btree (event_date)",
+            "events_by_root btree (root_sid, event_date, seq)",
+            "events_by_seq btree (seq)",
+            "events_pkey btree (sid)",
             "failed_logins_by_start btree (window_start)",
             "failed_logins_pkey btree (key)",
             "installation_pkey btree (name)",
@@ -460,6 +467,89 @@ fn a_change_on_one_node_is_seen_on_the_other_at_once() {
     assert_eq!(b.get(&me, &old_token).status, 401);
     let fresh = b.get(&me, &Auth::basic(ADMIN_EMAIL, "a brand new password 42"));
     assert_eq!(fresh.status, 200, "{}", fresh.body);
+}
+
+/// Every event `auth` sees on `node` with `query`, following `next_page_url`.
+fn events_on(node: &TestApp, auth: &Auth, query: &str) -> Vec<Value> {
+    let mut listed = Vec::new();
+    let mut next = Some(format!("/restcomm/v1/Events?{query}"));
+    while let Some(path) = next {
+        let page = node.get(&path, auth);
+        assert_eq!(page.status, 200, "{}", page.body);
+        let page = page.json();
+        listed.extend(page["events"].as_array().unwrap().iter().cloned());
+        next = page["meta"]["next_page_url"].as_str().map(|url| {
+            url.split_once(&node.address.to_string())
+                .unwrap()
+                .1
+                .to_owned()
+        });
+    }
+    listed
+}
+
+#[test]
+fn events_written_on_one_node_are_listed_on_the_other() {
+    let cluster = shared_cluster();
+    let url = database_url(&cluster, "events_two_nodes");
+    let a = spawn_app_with(|config| {
+        config.db_path = url.as_str().into();
+        config.metrics_listen = Some("127.0.0.1:0".into());
+    });
+    let b = another_node(&a, &url);
+    let (parent, child) = a.create_family();
+    let renamed = b.post(
+        &format!("/Accounts/{}.json", child.sid),
+        &b.admin_auth(),
+        &[("FriendlyName", "Renamed on B"), ("Status", "suspended")],
+    );
+    assert_eq!(renamed.status, 200, "{}", renamed.body);
+    for node in [&a, &b] {
+        let all = events_on(node, &node.admin_auth(), "PageSize=2");
+        let kinds: Vec<&str> = all
+            .iter()
+            .map(|e| e["event_type"].as_str().unwrap())
+            .collect();
+        assert_eq!(
+            kinds,
+            [
+                "account.suspended",
+                "account.updated",
+                "account.created",
+                "account.created",
+                "account.created"
+            ]
+        );
+        assert_eq!(all[0]["account_sid"], child.sid.as_str());
+        let fetched = node.get(
+            &format!("/restcomm/v1/Events/{}", all[0]["sid"].as_str().unwrap()),
+            &parent.token_auth(),
+        );
+        assert_eq!(fetched.status, 200, "{}", fetched.body);
+        let by_actor = events_on(
+            node,
+            &node.admin_auth(),
+            &format!("ActorSid={}", parent.sid),
+        );
+        assert_eq!(by_actor.len(), 1);
+        let filtered = events_on(
+            node,
+            &node.admin_auth(),
+            "EventType=account.created&SourceIpAddress=127.0.0.1&StartDate=2000-01-01",
+        );
+        assert_eq!(filtered.len(), 2);
+        assert_eq!(events_on(node, &parent.token_auth(), "").len(), 4);
+    }
+    // The metrics read the database's size from PostgreSQL.
+    let metrics = reqwest::blocking::get(format!("http://{}/metrics", a.metrics.unwrap()))
+        .unwrap()
+        .text()
+        .unwrap();
+    let size = metrics
+        .lines()
+        .find_map(|line| line.strip_prefix("switchboard_database_size_bytes "))
+        .unwrap();
+    assert!(size.parse::<f64>().unwrap() > 0.0, "{metrics}");
 }
 
 #[test]

@@ -9,6 +9,7 @@ use std::sync::Arc;
 use super::account::{Account, AccountSid, Email, FriendlyName, Role, Status, UnixTime, MAX_LEVEL};
 use super::credentials::{Credentials, Password, PasswordCheck};
 use super::error::DomainError;
+use super::event::Origin;
 use super::paging::{page_window, parse_page, parse_page_size, Direction, PageToken, PageWindow};
 use super::store::{
     self, AccountKey, AccountRead, Cursor, DataVersion, ListQuery, Listed, Position, Scope, Store,
@@ -17,9 +18,14 @@ use super::store::{
 use super::throttle::{client_of, FailureCounts, FailureKey, NameKeys};
 
 pub use super::throttle::ThrottleLimits;
+use crate::metrics::{metrics, Cache};
 
+mod audit;
+mod events;
 mod recovery;
 mod rules;
+
+pub use events::{EventForm, EventListing};
 
 use rules::{
     caller_and_target, current_caller, insert, may_act_on, names_caller, parse_account_key,
@@ -211,7 +217,9 @@ impl AccountService {
             self.burn_time(secret).await;
             return Ok(None);
         }
-        if self.credentials.cached_password_match(&account, secret) == Some(true) {
+        let cached = self.credentials.cached_password_match(&account, secret) == Some(true);
+        metrics().cache(Cache::Password, cached);
+        if cached {
             return Ok(Some(account));
         }
         let credentials = Arc::clone(&self.credentials);
@@ -308,6 +316,7 @@ impl AccountService {
         caller: &Account,
         id: &str,
         form: UpdateForm,
+        origin: &Origin,
     ) -> Result<Account, DomainError> {
         let target = self.fetch(caller, id).await?;
         let planned = if form.password.is_some() {
@@ -321,12 +330,14 @@ impl AccountService {
             if planned.changes_nothing(&target) {
                 return Ok(target);
             }
-            return self.write_update(caller, target.sid, form, None).await;
+            return self
+                .write_update(caller, target.sid, form, None, origin)
+                .await;
         };
         let new_secret = self.hash(password).await?;
         let sid = target.sid.clone();
         let updated = self
-            .write_update(caller, target.sid, form, Some(new_secret))
+            .write_update(caller, target.sid, form, Some(new_secret), origin)
             .await?;
         self.credentials.forget(&sid);
         Ok(updated)
@@ -338,8 +349,10 @@ impl AccountService {
         target: AccountSid,
         form: UpdateForm,
         new_secret: Option<NewSecret>,
+        origin: &Origin,
     ) -> Result<Account, DomainError> {
         let caller_sid = caller.sid.clone();
+        let origin = origin.clone();
         // The new password passed its policy before it was hashed; running that estimate again
         // here would hold up every other write.
         let form = UpdateForm {
@@ -353,17 +366,24 @@ impl AccountService {
                 return Ok(target);
             }
             let closing = plan.status == Some(Status::Closed);
-            let updated = plan.apply(target, new_secret.clone(), UnixTime::now());
+            let updated = plan.apply(target.clone(), new_secret.clone(), UnixTime::now());
             tx.update(&updated)?;
+            audit::updated(tx, &target, &updated, new_secret.is_some(), &origin)?;
             if closing {
-                tx.close_descendants(&updated.sid, updated.updated)?;
+                let closed = tx.close_descendants(&updated.sid, updated.updated)?;
+                audit::closed_below(tx, &closed, &updated, &origin)?;
             }
             reread(&*tx, &updated.sid)
         }))
         .await
     }
 
-    pub async fn create(&self, caller: &Account, form: CreateForm) -> Result<Account, DomainError> {
+    pub async fn create(
+        &self,
+        caller: &Account,
+        form: CreateForm,
+        origin: &Origin,
+    ) -> Result<Account, DomainError> {
         require_may_create(caller)?;
         let plan = if form.password.is_some() {
             // As for an update: the strength estimate runs off the worker.
@@ -389,11 +409,13 @@ impl AccountService {
             },
         };
         let caller_sid = caller.sid.clone();
+        let origin = origin.clone();
         self.write(Box::new(move |tx| {
             let caller = current_caller(&*tx, &caller_sid)?;
             require_may_create(&caller)?;
             let account = plan.clone().into_account(&caller, secret.clone());
             insert(tx, &account)?;
+            audit::created(tx, &account, &origin)?;
             reread(&*tx, &account.sid)
         }))
         .await
@@ -475,6 +497,7 @@ impl AccountService {
                     return Err(DomainError::Store(StoreError::Duplicate));
                 }
                 insert(tx, &job_account)?;
+                audit::created(tx, &job_account, &Origin::cli())?;
                 reread(&*tx, &job_account.sid)
             }))
             .await;

@@ -4,6 +4,7 @@
 use std::any::Any;
 use std::fmt;
 use std::future::Future;
+use std::net::IpAddr;
 use std::pin::Pin;
 use std::sync::Arc;
 
@@ -11,6 +12,7 @@ use tokio::sync::oneshot;
 
 use super::account::{Account, AccountSid, Email, FriendlyName, Status, UnixTime};
 use super::error::DomainError;
+use super::event::{Event, EventSid, EventType, Sid};
 use super::throttle::{FailureCounts, ThrottleLimits};
 
 #[derive(Clone, Debug)]
@@ -64,6 +66,31 @@ pub struct ListQuery {
     pub limit: usize,
 }
 
+/// Which events a listing may include, newest first.
+#[derive(Clone, Debug)]
+pub struct EventQuery {
+    /// The accounts the events are about: [`Scope::Subtree`] for an Administrator.
+    pub scope: Scope,
+    pub actor: Option<Sid>,
+    pub event_type: Option<EventType>,
+    pub resource: Option<Sid>,
+    pub address: Option<IpAddr>,
+    /// Inclusive bounds on the event's date.
+    pub start: Option<UnixTime>,
+    pub end: Option<UnixTime>,
+    /// `After`: older than the cursor (the next page); `Before`: newer (the previous page,
+    /// still returned newest first). `Offset` is never used: events page by cursor only.
+    pub position: Option<Position>,
+    pub limit: usize,
+}
+
+/// An event as a listing found it, with its place in the order (date, then `seq`).
+#[derive(Clone, Debug)]
+pub struct ListedEvent {
+    pub event: Event,
+    pub cursor: Cursor,
+}
+
 #[derive(Clone, Debug)]
 pub enum StoreError {
     /// The database stayed locked beyond the wait.
@@ -92,6 +119,11 @@ pub trait AccountRead {
     /// In creation order, at most `query.limit` accounts.
     fn list(&self, query: &ListQuery) -> Result<Vec<Listed>, StoreError>;
     fn is_empty(&self) -> Result<bool, StoreError>;
+    /// The oldest top-level account, if any.
+    fn first_root(&self) -> Result<Option<Account>, StoreError>;
+    fn find_event(&self, sid: &EventSid) -> Result<Option<Event>, StoreError>;
+    /// Newest first, at most `query.limit` events.
+    fn list_events(&self, query: &EventQuery) -> Result<Vec<ListedEvent>, StoreError>;
 }
 
 /// Inside one write transaction: reads see the writes made before them.
@@ -108,8 +140,16 @@ pub trait AccountWrite: AccountRead {
     /// Saves the mutable fields: friendly name, role, own status, password hash, token salt,
     /// date updated.
     fn update(&mut self, account: &Account) -> Result<(), StoreError>;
-    /// Closes every descendant of `sid` that is not closed yet.
-    fn close_descendants(&mut self, sid: &AccountSid, at: UnixTime) -> Result<(), StoreError>;
+    /// Closes every descendant of `sid` that is not closed yet; returns the ones it closed.
+    fn close_descendants(
+        &mut self,
+        sid: &AccountSid,
+        at: UnixTime,
+    ) -> Result<Vec<AccountSid>, StoreError>;
+    /// Places the event after every earlier one in the order of events of its second.
+    fn record(&mut self, event: &Event) -> Result<(), StoreError>;
+    /// Deletes every event dated before `before`; returns how many.
+    fn prune_events(&mut self, before: UnixTime) -> Result<u64, StoreError>;
 }
 
 /// A change that runs inside a transaction and is answered only once that transaction is
@@ -184,6 +224,10 @@ pub trait Store: Send + Sync {
     fn data_version(&self) -> Answer<DataVersion>;
     /// Commits what is queued and stops the writer; later writes fail. Blocks, up to a bound.
     fn close(&self);
+    /// Writes queued or running.
+    fn queue_depth(&self) -> usize;
+    /// The database's size in bytes, if it can be told; may block on a query.
+    fn size_bytes(&self) -> Option<u64>;
 }
 
 /// Runs `job` with one of the store's readers, wherever the store runs its reads.

@@ -103,6 +103,8 @@ pub fn on_postgres() -> bool {
 
 pub struct TestApp {
     pub address: SocketAddr,
+    /// Where `/metrics` is served, when the configuration asked for it.
+    pub metrics: Option<SocketAddr>,
     pub admin: Member,
     /// Holds the database (or, on PostgreSQL, the key file); removed when the app is dropped.
     pub dir: TempDir,
@@ -154,6 +156,7 @@ pub fn spawn_app_with(adjust: impl FnOnce(&mut Config)) -> TestApp {
         .unwrap();
     let mut app = TestApp {
         address: started.address,
+        metrics: started.metrics,
         admin: Member {
             sid: String::new(),
             email: Some(ADMIN_EMAIL.into()),
@@ -190,6 +193,8 @@ pub struct Started {
     pub address: SocketAddr,
     /// On a first start without a configured password, the generated one.
     pub first_password: Option<String>,
+    /// Where `/metrics` is served, when the configuration asked for it.
+    pub metrics: Option<SocketAddr>,
     pub handle: ServerHandle,
 }
 
@@ -211,6 +216,7 @@ pub fn launch(config: Config) -> Started {
             let started = Started {
                 address: app.address(),
                 first_password: password,
+                metrics: app.metrics_address(),
                 handle: app.handle(),
             };
             sender.send(Ok(started)).unwrap();

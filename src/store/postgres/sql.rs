@@ -10,10 +10,13 @@ use postgres::types::ToSql;
 use postgres::{Client, Row, Statement};
 
 use crate::domain::account::{Account, AccountSid, Email, FriendlyName, Role, Status, UnixTime};
+use crate::domain::event::{Event, EventSid};
 use crate::domain::paging::MAX_PAGE_SIZE;
 use crate::domain::store::{
-    AccountKey, AccountRead, AccountWrite, Cursor, ListQuery, Listed, Position, Scope, StoreError,
+    AccountKey, AccountRead, AccountWrite, Cursor, EventQuery, ListQuery, Listed, ListedEvent,
+    Position, Scope, StoreError,
 };
+use crate::store::events;
 use crate::store::sqlite::ListShape;
 
 /// A connection and the statements it has prepared: each statement is parsed and planned once
@@ -236,6 +239,71 @@ impl AccountRead for Session<'_> {
             .unwrap_or(false);
         Ok(!any)
     }
+
+    fn first_root(&self) -> Result<Option<Account>, StoreError> {
+        match self.query(FIRST_ROOT, &[])?.first() {
+            Some(row) => Ok(Some(account_from_row(row)?)),
+            None => Ok(None),
+        }
+    }
+
+    fn find_event(&self, sid: &EventSid) -> Result<Option<Event>, StoreError> {
+        static SQL: OnceLock<String> = OnceLock::new();
+        let sql = SQL
+            .get_or_init(|| format!("SELECT {} FROM events e WHERE e.sid = $1", events::COLUMNS));
+        match self.query(sql, &[&sid.as_str()])?.first() {
+            Some(row) => Ok(Some(stored_event(row)?.into_listed()?.0)),
+            None => Ok(None),
+        }
+    }
+
+    fn list_events(&self, query: &EventQuery) -> Result<Vec<ListedEvent>, StoreError> {
+        let p = events::Params::of(query);
+        let rows = self.query(
+            events::list_sql(events::Dialect::Postgres, query),
+            &[
+                &p.scope,
+                &p.actor,
+                &p.event_type,
+                &p.resource,
+                &p.address,
+                &p.start,
+                &p.end,
+                &p.date,
+                &p.seq,
+                &p.limit,
+            ],
+        )?;
+        let mut listed = Vec::with_capacity(rows.len());
+        for row in &rows {
+            let (event, cursor) = stored_event(row)?.into_listed()?;
+            listed.push(ListedEvent { event, cursor });
+        }
+        if p.reverse {
+            listed.reverse();
+        }
+        Ok(listed)
+    }
+}
+
+fn stored_event(row: &Row) -> Result<events::StoredEvent, StoreError> {
+    let bad = |_| StoreError::Failed("a stored event has an invalid column".into());
+    Ok(events::StoredEvent {
+        sid: row.try_get(0).map_err(bad)?,
+        account_sid: row.try_get(1).map_err(bad)?,
+        root_sid: row.try_get(2).map_err(bad)?,
+        branch_sid: row.try_get(3).map_err(bad)?,
+        actor_type: row.try_get(4).map_err(bad)?,
+        actor_sid: row.try_get(5).map_err(bad)?,
+        event_type: row.try_get(6).map_err(bad)?,
+        resource_type: row.try_get(7).map_err(bad)?,
+        resource_sid: row.try_get(8).map_err(bad)?,
+        source: row.try_get(9).map_err(bad)?,
+        source_ip: row.try_get(10).map_err(bad)?,
+        event_data: row.try_get(11).map_err(bad)?,
+        event_date: row.try_get(12).map_err(bad)?,
+        seq: row.try_get(13).map_err(bad)?,
+    })
 }
 
 impl AccountWrite for Session<'_> {
@@ -297,13 +365,65 @@ impl AccountWrite for Session<'_> {
         )
     }
 
-    fn close_descendants(&mut self, sid: &AccountSid, at: UnixTime) -> Result<(), StoreError> {
+    fn close_descendants(
+        &mut self,
+        sid: &AccountSid,
+        at: UnixTime,
+    ) -> Result<Vec<AccountSid>, StoreError> {
         self.seen.borrow_mut().clear();
-        self.execute(
+        let rows = self.query(
             "UPDATE accounts SET status = 'closed', date_updated = $2
-             WHERE (root_sid = $1 OR branch_sid = $1) AND sid <> $1 AND status <> 'closed'",
+             WHERE (root_sid = $1 OR branch_sid = $1) AND sid <> $1 AND status <> 'closed'
+             RETURNING sid",
             &[&sid.as_str(), &at.0],
+        )?;
+        rows.iter()
+            .map(|row| {
+                row.try_get::<_, &str>(0)
+                    .ok()
+                    .and_then(AccountSid::parse)
+                    .ok_or_else(|| corrupt("sid"))
+            })
+            .collect()
+    }
+
+    /// `seq` comes from the identity column, as for accounts.
+    fn record(&mut self, event: &Event) -> Result<(), StoreError> {
+        static SQL: OnceLock<String> = OnceLock::new();
+        let sql = SQL.get_or_init(|| {
+            format!(
+                "INSERT INTO events ({}) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11,
+                     $12, $13)",
+                events::INSERT_COLUMNS
+            )
+        });
+        let row = events::NewRow::of(event);
+        self.execute(
+            sql,
+            &[
+                &row.sid,
+                &row.account_sid,
+                &row.root_sid,
+                &row.branch_sid,
+                &row.actor_type,
+                &row.actor_sid,
+                &row.event_type,
+                &row.resource_type,
+                &row.resource_sid,
+                &row.source,
+                &row.source_ip,
+                &row.event_data,
+                &row.event_date,
+            ],
         )
+    }
+
+    fn prune_events(&mut self, before: UnixTime) -> Result<u64, StoreError> {
+        let result = self
+            .conn
+            .borrow_mut()
+            .execute("DELETE FROM events WHERE event_date < $1", &[&before.0]);
+        result.map_err(|error| self.fail(error))
     }
 }
 
@@ -355,6 +475,11 @@ macro_rules! lock_ancestors {
 
 const LOCK_ANCESTORS_BY_SID: &str = lock_ancestors!("sid");
 const LOCK_ANCESTORS_BY_EMAIL: &str = lock_ancestors!("email");
+
+const FIRST_ROOT: &str = concat!(
+    select_account!(),
+    " WHERE a.level = 1 ORDER BY a.seq LIMIT 1"
+);
 
 /// The status as shown (see `Account::status`), for the list filter.
 const SHOWN_STATUS: &str = concat!(

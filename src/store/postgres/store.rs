@@ -26,6 +26,7 @@ use crate::domain::store::{
     AccountWrite, Answer, DataVersion, ReadJob, Store, StoreError, WriteJob, WriteReply,
 };
 use crate::domain::throttle::{FailureCounts, ThrottleLimits};
+use crate::metrics::metrics;
 
 /// How often a write job runs again after a serialization failure or a deadlock before the
 /// client is told to retry later.
@@ -119,6 +120,26 @@ impl Store for PostgresStore {
         }
         self.pool.drain();
     }
+
+    fn queue_depth(&self) -> usize {
+        self.writes.load(Ordering::Relaxed)
+    }
+
+    fn size_bytes(&self) -> Option<u64> {
+        self.pool
+            .with(|conn| {
+                match conn
+                    .client
+                    .query_one("SELECT pg_database_size(current_database())", &[])
+                {
+                    Ok(row) => (Ok(row.try_get::<_, i64>(0).ok()), Trouble::default()),
+                    Err(error) => (Err(store_error(&error)), trouble(&error)),
+                }
+            })
+            .ok()
+            .flatten()
+            .and_then(|size| u64::try_from(size).ok())
+    }
 }
 
 fn read_version(pool: &Pool) -> Result<String, StoreError> {
@@ -136,11 +157,15 @@ fn write(pool: &Pool, job: &WriteJob) -> Result<Account, DomainError> {
     let mut outcome = Err(StoreError::Busy.into());
     for _ in 0..ATTEMPTS {
         let mut retry = false;
+        let started = Instant::now();
         let answer = pool.with(|conn| {
             let (answer, trouble) = attempt(conn, job);
             retry = trouble.retry;
             (answer, trouble)
         });
+        if matches!(answer, Ok(Ok(_))) {
+            metrics().transaction(1, started.elapsed());
+        }
         outcome = answer.unwrap_or_else(|error| Err(error.into()));
         if !retry {
             break;
