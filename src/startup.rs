@@ -158,15 +158,21 @@ impl Application {
     /// printed to the terminal and never to the log.
     pub fn announce(&self) {
         let database = database_name(&self.config.db_path);
+        // SQLite's sync mode is Switchboard's to set; on PostgreSQL the server's own settings
+        // (synchronous_commit) decide, so the line names none.
+        let sync = if store::is_url(&self.config.db_path) {
+            String::new()
+        } else {
+            format!(", sync {}", self.config.sync.as_str())
+        };
         log::info!(
-            "Switchboard {VERSION} listening on {}://{}, database {database}, sync {}",
+            "Switchboard {VERSION} listening on {}://{}, database {database}{sync}",
             if self.config.tls.is_some() {
                 "https"
             } else {
                 "http"
             },
             self.address,
-            self.config.sync.as_str()
         );
         if let Some(address) = self.metrics_address() {
             log::info!("Prometheus metrics at http://{address}/metrics");

@@ -65,6 +65,11 @@ fn the_first_node_prints_a_one_time_password_and_later_nodes_print_none() {
     let dir = tempfile::tempdir().unwrap();
     let key_file = dir.path().join("switchboard.key");
     let first = binary::spawn(node(&url, &key_file));
+    assert!(
+        !first.log_line.contains("sync"),
+        "PostgreSQL's own settings decide how commits reach the disk: {}",
+        first.log_line
+    );
     let printed = first.stdout_when_quiet();
     let password = printed
         .lines()
