@@ -86,6 +86,10 @@ pub struct Session<'a> {
     /// account again (the caller that is also the target, the account just updated) needs
     /// no round trip while the locks are held.
     seen: RefCell<HashMap<String, Account>>,
+    /// Inside a write: an account update not sent yet. It goes with the event that records it
+    /// (one round trip for both, while the account's row is locked), or before any other
+    /// statement, or at the end of the job.
+    deferred: RefCell<Option<Account>>,
 }
 
 /// How a read inside a write transaction locks the account it finds; the stronger is later.
@@ -115,6 +119,7 @@ impl<'a> Session<'a> {
             writing,
             locks: RefCell::new(HashMap::new()),
             seen: RefCell::new(HashMap::new()),
+            deferred: RefCell::new(None),
         }
     }
 
@@ -134,12 +139,34 @@ impl<'a> Session<'a> {
         sql: &'static str,
         params: &[&(dyn ToSql + Sync)],
     ) -> Result<Vec<Row>, StoreError> {
+        self.flush()?;
         let result = self.conn.borrow_mut().query(sql, params);
         result.map_err(|error| self.fail(error))
     }
 
     fn execute(&self, sql: &'static str, params: &[&(dyn ToSql + Sync)]) -> Result<(), StoreError> {
+        self.flush()?;
         let result = self.conn.borrow_mut().execute(sql, params);
+        result.map(drop).map_err(|error| self.fail(error))
+    }
+
+    /// Sends the deferred update, if any: before another statement, and before COMMIT.
+    pub fn flush(&self) -> Result<(), StoreError> {
+        let Some(account) = self.deferred.borrow_mut().take() else {
+            return Ok(());
+        };
+        let result = self.conn.borrow_mut().execute(
+            UPDATE_ACCOUNT,
+            &[
+                &account.sid.as_str(),
+                &account.friendly_name.as_str(),
+                &account.role.as_str(),
+                &account.own_status.as_str(),
+                &account.password_hash,
+                &account.token_salt,
+                &account.updated.0,
+            ],
+        );
         result.map(drop).map_err(|error| self.fail(error))
     }
 }
@@ -349,20 +376,9 @@ impl AccountWrite for Session<'_> {
         if let Some(seen) = self.seen.borrow_mut().get_mut(account.sid.as_str()) {
             *seen = account.clone();
         }
-        self.execute(
-            "UPDATE accounts SET friendly_name = $2, role = $3, status = $4, password_hash = $5,
-                 token_salt = $6, date_updated = $7
-             WHERE sid = $1",
-            &[
-                &account.sid.as_str(),
-                &account.friendly_name.as_str(),
-                &account.role.as_str(),
-                &account.own_status.as_str(),
-                &account.password_hash,
-                &account.token_salt,
-                &account.updated.0,
-            ],
-        )
+        self.flush()?;
+        *self.deferred.borrow_mut() = Some(account.clone());
+        Ok(())
     }
 
     fn close_descendants(
@@ -387,38 +403,45 @@ impl AccountWrite for Session<'_> {
             .collect()
     }
 
-    /// `seq` comes from the identity column, as for accounts.
+    /// `seq` comes from the identity column, as for accounts. An update deferred just before
+    /// (the change this event records) goes in the same statement.
     fn record(&mut self, event: &Event) -> Result<(), StoreError> {
-        static SQL: OnceLock<String> = OnceLock::new();
-        let sql = SQL.get_or_init(|| {
-            format!(
-                "INSERT INTO events ({}) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11,
-                     $12, $13)",
-                events::INSERT_COLUMNS
-            )
-        });
         let row = events::NewRow::of(event);
-        self.execute(
-            sql,
-            &[
-                &row.sid,
-                &row.account_sid,
-                &row.root_sid,
-                &row.branch_sid,
-                &row.actor_type,
-                &row.actor_sid,
-                &row.event_type,
-                &row.resource_type,
-                &row.resource_sid,
-                &row.source,
-                &row.source_ip,
-                &row.event_data,
-                &row.event_date,
-            ],
-        )
+        let values: [&(dyn ToSql + Sync); 13] = [
+            &row.sid,
+            &row.account_sid,
+            &row.root_sid,
+            &row.branch_sid,
+            &row.actor_type,
+            &row.actor_sid,
+            &row.event_type,
+            &row.resource_type,
+            &row.resource_sid,
+            &row.source,
+            &row.source_ip,
+            &row.event_data,
+            &row.event_date,
+        ];
+        let Some(account) = self.deferred.borrow_mut().take() else {
+            return self.execute(insert_event_sql(), &values);
+        };
+        let (sid, name) = (account.sid.as_str(), account.friendly_name.as_str());
+        let (role, status) = (account.role.as_str(), account.own_status.as_str());
+        let mut params: Vec<&(dyn ToSql + Sync)> = vec![
+            &sid,
+            &name,
+            &role,
+            &status,
+            &account.password_hash,
+            &account.token_salt,
+            &account.updated.0,
+        ];
+        params.extend(values);
+        self.execute(update_and_insert_event_sql(), &params)
     }
 
     fn prune_events(&mut self, before: UnixTime) -> Result<u64, StoreError> {
+        self.flush()?;
         let result = self
             .conn
             .borrow_mut()
@@ -475,6 +498,31 @@ macro_rules! lock_ancestors {
 
 const LOCK_ANCESTORS_BY_SID: &str = lock_ancestors!("sid");
 const LOCK_ANCESTORS_BY_EMAIL: &str = lock_ancestors!("email");
+
+const UPDATE_ACCOUNT: &str = "UPDATE accounts SET friendly_name = $2, role = $3, status = $4,
+         password_hash = $5, token_salt = $6, date_updated = $7
+     WHERE sid = $1";
+
+/// `INSERT INTO events` with its values numbered from `$first`.
+fn insert_event(first: usize) -> String {
+    let values: Vec<String> = (first..first + 13).map(|n| format!("${n}")).collect();
+    format!(
+        "INSERT INTO events ({}) VALUES ({})",
+        events::INSERT_COLUMNS,
+        values.join(", ")
+    )
+}
+
+fn insert_event_sql() -> &'static str {
+    static SQL: OnceLock<String> = OnceLock::new();
+    SQL.get_or_init(|| insert_event(1))
+}
+
+/// [`UPDATE_ACCOUNT`] and the event that records it, in one statement (one round trip).
+fn update_and_insert_event_sql() -> &'static str {
+    static SQL: OnceLock<String> = OnceLock::new();
+    SQL.get_or_init(|| format!("WITH changed AS ({UPDATE_ACCOUNT}) {}", insert_event(8)))
+}
 
 const FIRST_ROOT: &str = concat!(
     select_account!(),
@@ -676,6 +724,31 @@ mod tests {
     use std::collections::HashSet;
 
     use super::*;
+
+    /// The numbers of the `$N` placeholders in `sql`, in order.
+    fn placeholders(sql: &str) -> Vec<usize> {
+        sql.split('$')
+            .skip(1)
+            .map(|rest| {
+                rest.chars()
+                    .take_while(char::is_ascii_digit)
+                    .collect::<String>()
+            })
+            .filter_map(|digits| digits.parse().ok())
+            .collect()
+    }
+
+    #[test]
+    fn an_update_and_its_event_number_their_parameters_one_after_the_other() {
+        let mut numbers = placeholders(update_and_insert_event_sql());
+        numbers.sort_unstable();
+        numbers.dedup();
+        assert_eq!(numbers, (1..=20).collect::<Vec<_>>());
+        assert_eq!(
+            placeholders(insert_event_sql()),
+            (1..=13).collect::<Vec<_>>()
+        );
+    }
 
     #[test]
     fn every_list_shape_has_its_own_statement_with_numbered_parameters() {

@@ -192,6 +192,10 @@ fn attempt(
     let (outcome, seen) = {
         let mut session = Session::writing(conn);
         let outcome = job(&mut session as &mut dyn AccountWrite);
+        let outcome = match (outcome, session.flush()) {
+            (Ok(_), Err(error)) => Err(error.into()),
+            (outcome, _) => outcome,
+        };
         (outcome, session.trouble())
     };
     if outcome.is_err() || seen.retry || seen.broken {
