@@ -25,6 +25,22 @@ fn node(url: &str, key_file: &Path) -> Command {
     command
 }
 
+/// `admin reset-password` for the administrator, the new password on standard input.
+fn reset_password(url: &str, key_file: &Path) -> std::process::Output {
+    let mut reset = binary::command();
+    reset
+        .args([
+            "--db",
+            url,
+            "admin",
+            "reset-password",
+            ADMIN_EMAIL,
+            "--key-file",
+        ])
+        .arg(key_file);
+    binary::run(reset, Some("a brand new admin password\n"))
+}
+
 fn request(
     server: &binary::Running,
     method: &str,
@@ -146,18 +162,7 @@ fn reset_password_on_a_url_reaches_every_running_node_at_once() {
         account["auth_token"].as_str().unwrap(),
     );
 
-    let mut reset = binary::command();
-    reset
-        .args([
-            "--db",
-            &url,
-            "admin",
-            "reset-password",
-            ADMIN_EMAIL,
-            "--key-file",
-        ])
-        .arg(&key_file);
-    let output = binary::run(reset, Some("a brand new admin password\n"));
+    let output = reset_password(&url, &key_file);
     assert!(output.status.success(), "{output:?}");
     let said = String::from_utf8_lossy(&output.stdout);
     assert!(!said.contains("a brand new admin password"), "{said}");
@@ -184,18 +189,7 @@ fn reset_password_with_another_key_file_is_refused_and_changes_nothing() {
     let other_key = dir.path().join("other.key");
     drop(binary::spawn(node(&other_url, &other_key)));
 
-    let mut reset = binary::command();
-    reset
-        .args([
-            "--db",
-            &url,
-            "admin",
-            "reset-password",
-            ADMIN_EMAIL,
-            "--key-file",
-        ])
-        .arg(&other_key);
-    let output = binary::run(reset, Some("a brand new admin password\n"));
+    let output = reset_password(&url, &other_key);
     assert!(!output.status.success());
     let said = String::from_utf8_lossy(&output.stderr);
     assert_eq!(said.trim().lines().count(), 1, "{said}");
