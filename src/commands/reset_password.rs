@@ -9,12 +9,8 @@ use std::io::{BufRead, IsTerminal};
 
 use crate::config::Config;
 use crate::domain::account::Email;
-use crate::domain::credentials::Credentials;
 use crate::domain::error::DomainError;
 use crate::domain::secret::Secret;
-use crate::domain::service::{AccountService, ThrottleLimits};
-use crate::startup::existing_installation;
-use crate::store::{StoreOptions, SyncMode};
 
 const VARIABLE: &str = "SWITCHBOARD_RESET_PASSWORD";
 
@@ -28,18 +24,7 @@ struct NewPassword {
 pub fn reset_password(config: &Config, email: &str) -> Result<String, String> {
     let email = Email::parse(email).map_err(|e| format!("EMAIL {}", e.reason))?;
     let password = read_new_password()?;
-    // One write, which must be durable before the command says it is done.
-    let options = StoreOptions::new(config.db_path.clone(), SyncMode::Full);
-    let (store, key) =
-        existing_installation(&options, &config.key_file).map_err(|e| e.to_string())?;
-    let service = AccountService::new(
-        store,
-        Credentials::new(key, config.bcrypt_cost),
-        ThrottleLimits::default(),
-    );
-    let runtime = tokio::runtime::Builder::new_current_thread()
-        .build()
-        .map_err(|e| format!("cannot start: {e}"))?;
+    let (service, runtime) = super::offline_service(config)?;
     let account = runtime
         .block_on(service.reset_password(&email, password.text.expose()))
         .map_err(|error| refusal(&error))?;
