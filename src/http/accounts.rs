@@ -41,7 +41,7 @@ async fn fetch_account(
     service: &AccountService,
     format: Format,
 ) -> Result<HttpResponse, Failure> {
-    let caller = auth::caller(req, service).await?;
+    let caller = auth::caller(req, service).await?.account;
     let account = service.fetch(&caller, &target_id(req)?).await?;
     Ok(account_response(StatusCode::OK, format, service, &account))
 }
@@ -71,7 +71,7 @@ async fn create_account(
     service: &AccountService,
     format: Format,
 ) -> Result<HttpResponse, Failure> {
-    let caller = auth::caller(req, service).await?;
+    let caller = auth::caller(req, service).await?.account;
     let mut fields = read_form(req, body).await?;
     let form = CreateForm {
         friendly_name: fields.take("FriendlyName"),
@@ -95,7 +95,7 @@ async fn list_accounts(
     pages: &PageCache,
     format: Format,
 ) -> Result<HttpResponse, Failure> {
-    let caller = auth::caller(req, service).await?;
+    let caller = auth::caller(req, service).await?.account;
     let version = service.listing_version(&caller)?;
     let key = PageCache::key(caller.sid.as_str(), format, req.query_string());
     if let Some(body) = pages.get(&key, &version) {

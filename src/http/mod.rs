@@ -9,9 +9,11 @@ mod fallback;
 mod form;
 pub mod format;
 mod health;
+mod keys;
 mod openapi;
 mod page_cache;
 pub mod routes;
 pub mod security;
+mod tokens;
 
 pub use page_cache::PageCache;

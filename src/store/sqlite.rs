@@ -16,11 +16,14 @@ use rusqlite::{Connection, ErrorCode, OpenFlags, Row, ToSql};
 
 use super::migrate::{migrate, MigrateError};
 use super::writer::Writer;
-use crate::domain::account::{Account, AccountSid, Email, FriendlyName, Role, Status, UnixTime};
+use crate::domain::account::{
+    Account, AccountSid, Email, FriendlyName, Role, SecondaryToken, Status, UnixTime,
+};
+use crate::domain::keys::{ApiKey, KeySid};
 use crate::domain::paging::MAX_PAGE_SIZE;
 use crate::domain::store::{
-    AccountKey, AccountRead, AccountWrite, Cursor, DataVersion, ListQuery, Listed, Position,
-    ReadJob, Reading, Scope, Store, StoreError, WriteJob, WriteReply,
+    AccountKey, AccountRead, AccountWrite, Cursor, DataVersion, KeyQuery, ListQuery, Listed,
+    ListedKey, Position, ReadJob, Reading, Scope, Store, StoreError, WriteJob, WriteReply,
 };
 use crate::domain::throttle::{FailureCounts, MemoryCounts, ThrottleLimits};
 
@@ -566,6 +569,15 @@ impl AccountRead for PooledReader {
     fn is_empty(&self) -> Result<bool, StoreError> {
         is_empty(&self.0)
     }
+    fn find_key(&self, sid: &KeySid) -> Result<Option<ApiKey>, StoreError> {
+        find_key(&self.0, sid)
+    }
+    fn list_keys(&self, query: &KeyQuery) -> Result<Vec<ListedKey>, StoreError> {
+        list_keys(&self.0, query)
+    }
+    fn count_keys(&self, account: &AccountSid) -> Result<usize, StoreError> {
+        count_keys(&self.0, account)
+    }
 }
 
 /// The writer's view inside a transaction (a savepoint of the group commit).
@@ -580,6 +592,15 @@ impl AccountRead for InTransaction<'_> {
     }
     fn is_empty(&self) -> Result<bool, StoreError> {
         is_empty(self.0)
+    }
+    fn find_key(&self, sid: &KeySid) -> Result<Option<ApiKey>, StoreError> {
+        find_key(self.0, sid)
+    }
+    fn list_keys(&self, query: &KeyQuery) -> Result<Vec<ListedKey>, StoreError> {
+        list_keys(self.0, query)
+    }
+    fn count_keys(&self, account: &AccountSid) -> Result<usize, StoreError> {
+        count_keys(self.0, account)
     }
 }
 
@@ -621,9 +642,10 @@ impl AccountWrite for InTransaction<'_> {
     fn update(&mut self, account: &Account) -> Result<(), StoreError> {
         let mut statement = self.0.prepare_cached(
             "UPDATE accounts SET friendly_name = ?2, role = ?3, status = ?4, password_hash = ?5,
-                 token_salt = ?6, date_updated = ?7
+                 token_salt = ?6, date_updated = ?7, secondary_salt = ?8, secondary_created = ?9
              WHERE sid = ?1",
         )?;
+        let secondary = account.secondary.as_ref();
         statement.execute(rusqlite::params![
             account.sid.as_str(),
             account.friendly_name.as_str(),
@@ -632,6 +654,8 @@ impl AccountWrite for InTransaction<'_> {
             account.password_hash,
             account.token_salt,
             account.updated.0,
+            secondary.map(|secondary| secondary.salt.as_str()),
+            secondary.map(|secondary| secondary.created.0),
         ])?;
         Ok(())
     }
@@ -642,6 +666,52 @@ impl AccountWrite for InTransaction<'_> {
              WHERE (root_sid = ?1 OR branch_sid = ?1) AND sid <> ?1 AND status <> 'closed'",
         )?;
         statement.execute(rusqlite::params![sid.as_str(), at.0])?;
+        Ok(())
+    }
+
+    /// The single writer runs one insert at a time, so max + 1 is never handed out twice.
+    fn insert_key(&mut self, key: &ApiKey) -> Result<(), StoreError> {
+        let mut statement = self.0.prepare_cached(
+            "INSERT INTO api_keys (sid, account_sid, friendly_name, secret_hash, date_created,
+                 date_updated, seq)
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, (SELECT coalesce(max(seq), 0) + 1 FROM api_keys))",
+        )?;
+        statement.execute(rusqlite::params![
+            key.sid.as_str(),
+            key.account.as_str(),
+            key.friendly_name.as_ref().map(FriendlyName::as_str),
+            key.secret_hash,
+            key.created.0,
+            key.updated.0,
+        ])?;
+        Ok(())
+    }
+
+    fn update_key(&mut self, key: &ApiKey) -> Result<(), StoreError> {
+        let mut statement = self.0.prepare_cached(
+            "UPDATE api_keys SET friendly_name = ?2, date_updated = ?3 WHERE sid = ?1",
+        )?;
+        statement.execute(rusqlite::params![
+            key.sid.as_str(),
+            key.friendly_name.as_ref().map(FriendlyName::as_str),
+            key.updated.0,
+        ])?;
+        Ok(())
+    }
+
+    fn delete_key(&mut self, sid: &KeySid) -> Result<bool, StoreError> {
+        let mut statement = self
+            .0
+            .prepare_cached("DELETE FROM api_keys WHERE sid = ?1")?;
+        Ok(statement.execute([sid.as_str()])? > 0)
+    }
+
+    fn delete_keys_in_subtree(&mut self, sid: &AccountSid) -> Result<(), StoreError> {
+        let mut statement = self.0.prepare_cached(
+            "DELETE FROM api_keys WHERE account_sid IN (
+                 SELECT sid FROM accounts WHERE sid = ?1 OR root_sid = ?1 OR branch_sid = ?1)",
+        )?;
+        statement.execute([sid.as_str()])?;
         Ok(())
     }
 }
@@ -667,7 +737,7 @@ macro_rules! select_account {
             "SELECT a.sid, a.level, a.root_sid, a.branch_sid, a.email, a.friendly_name, a.role,
                     a.status, a.password_hash, a.token_salt, a.date_created, a.date_updated, a.seq, ",
             ancestor_suspended!(),
-            " FROM accounts a"
+            ", a.secondary_salt, a.secondary_created FROM accounts a"
         )
     };
 }
@@ -890,7 +960,107 @@ fn account_from_row(row: &Row<'_>) -> Result<Account, StoreError> {
         created: UnixTime(row.get(10)?),
         updated: UnixTime(row.get(11)?),
         ancestor_suspended: row.get(13)?,
+        secondary: match (optional_text(14)?, row.get::<_, Option<i64>>(15)?) {
+            (Some(salt), Some(created)) => Some(SecondaryToken {
+                salt: salt.to_owned(),
+                created: UnixTime(created),
+            }),
+            _ => None,
+        },
     })
+}
+
+const KEY_COLUMNS: &str =
+    "SELECT sid, account_sid, friendly_name, secret_hash, date_created, date_updated, seq \
+     FROM api_keys";
+
+fn find_key(conn: &Connection, sid: &KeySid) -> Result<Option<ApiKey>, StoreError> {
+    let mut statement = conn.prepare_cached(&format!("{KEY_COLUMNS} WHERE sid = ?1"))?;
+    let mut rows = statement.query([sid.as_str()])?;
+    match rows.next()? {
+        Some(row) => Ok(Some(key_from_row(row)?.key)),
+        None => Ok(None),
+    }
+}
+
+/// Parameters: account, then the cursor (created, seq) or the offset, then the limit.
+fn list_keys(conn: &Connection, query: &KeyQuery) -> Result<Vec<ListedKey>, StoreError> {
+    let account = query.account.as_str();
+    let limit = i64::try_from(query.limit).unwrap_or(i64::MAX);
+    let (sql, created, seq, offset) = match &query.position {
+        Position::Offset(offset) => (
+            "WHERE account_sid = ?1 ORDER BY date_created, seq LIMIT ?4 OFFSET ?2",
+            i64::try_from(*offset).unwrap_or(i64::MAX),
+            0,
+            true,
+        ),
+        Position::After(cursor) => (
+            "WHERE account_sid = ?1 AND (date_created, seq) > (?2, ?3) \
+             ORDER BY date_created, seq LIMIT ?4",
+            cursor.created.0,
+            cursor.seq,
+            false,
+        ),
+        Position::Before(cursor) => (
+            "WHERE account_sid = ?1 AND (date_created, seq) < (?2, ?3) \
+             ORDER BY date_created DESC, seq DESC LIMIT ?4",
+            cursor.created.0,
+            cursor.seq,
+            false,
+        ),
+    };
+    let sql = format!("{KEY_COLUMNS} {sql}");
+    let mut statement = conn.prepare_cached(&sql)?;
+    let rows = if offset {
+        statement.query(rusqlite::params![
+            account,
+            created,
+            Option::<i64>::None,
+            limit
+        ])?
+    } else {
+        statement.query(rusqlite::params![account, created, seq, limit])?
+    };
+    let mut keys = rows
+        .mapped(|row| Ok(key_from_row(row)))
+        .collect::<Result<Result<Vec<_>, StoreError>, rusqlite::Error>>()??;
+    if matches!(query.position, Position::Before(_)) {
+        keys.reverse();
+    }
+    Ok(keys)
+}
+
+fn count_keys(conn: &Connection, account: &AccountSid) -> Result<usize, StoreError> {
+    let count: i64 = conn
+        .prepare_cached("SELECT count(*) FROM api_keys WHERE account_sid = ?1")?
+        .query_row([account.as_str()], |row| row.get(0))?;
+    Ok(usize::try_from(count).unwrap_or(usize::MAX))
+}
+
+fn key_from_row(row: &Row<'_>) -> Result<ListedKey, StoreError> {
+    let corrupt = |what: &str| StoreError::Failed(format!("a stored key has an invalid {what}"));
+    let text = |index: usize| -> Result<String, StoreError> {
+        row.get::<_, String>(index)
+            .map_err(|_| corrupt("text column"))
+    };
+    let friendly_name = row
+        .get::<_, Option<String>>(2)?
+        .map(|name| FriendlyName::from_stored(&name))
+        .transpose()
+        .map_err(|_| corrupt("friendly name"))?;
+    let key = ApiKey {
+        sid: KeySid::parse(&text(0)?).ok_or_else(|| corrupt("sid"))?,
+        account: AccountSid::parse(&text(1)?).ok_or_else(|| corrupt("account sid"))?,
+        friendly_name,
+        secret_hash: text(3)?,
+        created: UnixTime(row.get(4)?),
+        updated: UnixTime(row.get(5)?),
+    };
+    let cursor = Cursor {
+        created: key.created,
+        seq: row.get(6)?,
+    };
+    Ok(ListedKey { key, cursor })
 }
 
 fn sqlite_code(error: &rusqlite::Error) -> Option<ErrorCode> {
@@ -1010,6 +1180,7 @@ mod tests {
                 ancestor_suspended: false,
                 password_hash: None,
                 token_salt: String::new(),
+                secondary: None,
                 created: UnixTime(5),
                 updated: UnixTime(5),
             };

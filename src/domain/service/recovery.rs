@@ -26,7 +26,7 @@ impl AccountService {
         let secret = self.hash(&password).await?;
         let sid = target.sid.clone();
         let updated = self
-            .write(Box::new(move |tx| {
+            .write(move |tx| {
                 let target = tx.find(&key)?.ok_or(DomainError::NotFound)?;
                 if target.status() == Status::Closed {
                     return Err(DomainError::Closed);
@@ -40,7 +40,7 @@ impl AccountService {
                 let updated = plan.apply(target, Some(secret.clone()), UnixTime::now());
                 tx.update(&updated)?;
                 reread(&*tx, &updated.sid)
-            }))
+            })
             .await?;
         self.credentials.forget(&sid);
         Ok(updated)

@@ -223,6 +223,8 @@ impl UpdatePlan {
         if let Some(secret) = secret {
             account.password_hash = secret.password_hash;
             account.token_salt = secret.token_salt;
+            // A new password brings a new AuthToken, and ends any rotation under way.
+            account.secondary = None;
             if account.own_status == Status::Uninitialized {
                 account.own_status = Status::Active;
             }
@@ -319,6 +321,7 @@ impl CreatePlan {
             ancestor_suspended: false,
             password_hash: secret.password_hash,
             token_salt: secret.token_salt,
+            secondary: None,
             created: self.now,
             updated: self.now,
         }
@@ -340,6 +343,7 @@ mod tests {
             ancestor_suspended: false,
             password_hash: Some("$2b$04$x".into()),
             token_salt: String::new(),
+            secondary: None,
             created: UnixTime(0),
             updated: UnixTime(0),
         }
