@@ -15,6 +15,8 @@ use crate::domain::service::{KeyListing, Listing, PageLink};
 
 pub const API_ROOT: &str = "/restcomm";
 pub const API_VERSION: &str = "2012-04-24";
+/// Twilio's v1 resources (AuthToken rotation), which speak JSON alone.
+pub const V1_ROOT: &str = "/restcomm/v1/";
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Format {
@@ -23,13 +25,14 @@ pub enum Format {
 }
 
 impl Format {
-    /// JSON when any path segment ends in `.json` or `Accept` mentions json; XML otherwise,
-    /// as Restcomm does.
+    /// JSON when any path segment ends in `.json` or `Accept` mentions json, and always under
+    /// Twilio's JSON-only `/v1`; XML otherwise, as Restcomm does.
     pub fn of(req: &HttpRequest) -> Format {
-        let suffix = req
-            .path()
-            .split('/')
-            .any(|segment| segment.ends_with(".json"));
+        let suffix = req.path().starts_with(V1_ROOT)
+            || req
+                .path()
+                .split('/')
+                .any(|segment| segment.ends_with(".json"));
         let accept = req
             .headers()
             .get(ACCEPT)
