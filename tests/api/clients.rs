@@ -78,6 +78,12 @@ fn the_twilio_helper_library_for_python_works_with_its_base_url_alone() {
     run_client(&python_with_twilio(), "twilio_helper.py", &[]);
 }
 
+/// AuthToken rotation (Twilio's v1 accounts domain) and API keys, as the library sends them.
+#[test]
+fn the_twilio_helper_library_for_python_rotates_tokens_and_manages_keys() {
+    run_client(&python_with_twilio(), "twilio_keys.py", &[]);
+}
+
 /// Node.js from PATH, with `twilio` installed from tests/clients/package-lock.json. A missing
 /// install fails the test, saying how to make it: a silent pass would hide a broken client.
 fn node_with_twilio() -> PathBuf {
