@@ -13,10 +13,12 @@ pub fn copy(from: &Path, to: &Path) -> Result<String, String> {
     }
     let installation = read_installation(from).map_err(|error| error.to_string())?;
     write_installation(to, &installation).map_err(|error| error.to_string())?;
-    let count = installation.accounts.len();
+    let (count, keys) = (installation.accounts.len(), installation.keys.len());
     Ok(format!(
-        "copied {count} account{} from {shown_from} -> {shown_to}. Start the copy with the same key file.",
-        if count == 1 { "" } else { "s" }
+        "copied {count} account{} and {keys} API key{} from {shown_from} -> {shown_to}. \
+         Start the copy with the same key file.",
+        if count == 1 { "" } else { "s" },
+        if keys == 1 { "" } else { "s" },
     ))
 }
 
