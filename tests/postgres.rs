@@ -62,6 +62,7 @@ fn migrations_build_the_schema_once() {
         tables,
         [
             "accounts",
+            "api_keys",
             "failed_logins",
             "installation",
             "schema_version"
@@ -81,6 +82,9 @@ fn migrations_build_the_schema_once() {
             "accounts_email_key btree (email)",
             "accounts_pkey btree (sid)",
             "accounts_suspended btree (sid, status) WHERE (status = 'suspended'::text)",
+            "api_keys_by_account btree (account_sid, date_created, seq)",
+            "api_keys_pkey btree (sid)",
+            "api_keys_seq_key btree (seq)",
             "failed_logins_by_start btree (window_start)",
             "failed_logins_pkey btree (key)",
             "installation_pkey btree (name)",
@@ -335,6 +339,9 @@ fn masked(body: &str) -> Value {
                             | "first_page_uri"
                             | "subresource_uris"
                             | "page_token"
+                            | "secret"
+                            | "secondary_auth_token"
+                            | "account_sid"
                     );
                     if varies && !value.is_null() {
                         *value = Value::String("*".into());
@@ -403,6 +410,27 @@ fn exercise(app: &TestApp) -> Vec<(u16, Value)> {
             record(app.get(next, &admin));
         }
     }
+    let keys = format!("/Accounts/{}/Keys.json", sids[0]);
+    let mut made = Vec::new();
+    for name in ["one", "two", "three"] {
+        let reply = record(app.post(&keys, &admin, &[("FriendlyName", name)]));
+        made.push(reply.json()["sid"].as_str().unwrap_or_default().to_owned());
+    }
+    let first = record(app.get(&format!("{keys}?PageSize=2"), &admin));
+    if let Some(next) = first.json()["next_page_uri"].as_str() {
+        record(app.get(&format!("/restcomm{next}"), &admin));
+    }
+    let key = format!("/Accounts/{}/Keys/{}.json", sids[0], made[1]);
+    record(app.post(&key, &admin, &[("FriendlyName", "renamed")]));
+    record(app.get(&key, &admin));
+    record(app.request("DELETE", &key, &admin, &[], None));
+    record(app.get(&key, &admin));
+    record(app.get(&keys, &admin));
+    let secondary = "/restcomm/v1/AuthTokens/Secondary";
+    record(app.post(secondary, &admin, &[]));
+    record(app.request("DELETE", secondary, &admin, &[], None));
+    record(app.request("DELETE", secondary, &admin, &[], None));
+    record(app.post("/restcomm/v1/AuthTokens/Promote", &admin, &[]));
     answers
 }
 
@@ -462,6 +490,87 @@ fn a_change_on_one_node_is_seen_on_the_other_at_once() {
     assert_eq!(b.get(&me, &old_token).status, 401);
     let fresh = b.get(&me, &Auth::basic(ADMIN_EMAIL, "a brand new password 42"));
     assert_eq!(fresh.status, 200, "{}", fresh.body);
+}
+
+#[test]
+fn a_deleted_key_and_a_retired_token_stop_working_on_every_node_at_once() {
+    let cluster = shared_cluster();
+    let url = database_url(&cluster, "two_nodes_keys");
+    let a = spawn_app_with(on_postgres(&url));
+    let b = another_node(&a, &url);
+    let sid = a.admin.sid.clone();
+    let me = format!("/Accounts/{sid}.json");
+    let made = a.post(&format!("/Accounts/{sid}/Keys.json"), &a.admin_auth(), &[]);
+    assert_eq!(made.status, 201, "{}", made.body);
+    let key = made.json()["sid"].as_str().unwrap().to_owned();
+    let as_key = Auth::basic(&key, made.json()["secret"].as_str().unwrap());
+    assert_eq!(
+        b.get(&me, &as_key).status,
+        200,
+        "a new key works on B at once"
+    );
+
+    // Suspension on A refuses the key on B, and reactivation lets it in again.
+    let child = a.create_member(&a.admin_auth(), "keyed@example.com", &[]);
+    let child_key = a.post(
+        &format!("/Accounts/{}/Keys.json", child.sid),
+        &a.admin_auth(),
+        &[],
+    );
+    let child_auth = Auth::basic(
+        child_key.json()["sid"].as_str().unwrap(),
+        child_key.json()["secret"].as_str().unwrap(),
+    );
+    let child_path = format!("/Accounts/{}.json", child.sid);
+    assert_eq!(b.get(&child_path, &child_auth).status, 200);
+    let suspended = a.post(&child_path, &a.admin_auth(), &[("Status", "suspended")]);
+    assert_eq!(suspended.status, 200, "{}", suspended.body);
+    b.get(&child_path, &child_auth).assert_error(403, 20005);
+
+    let deleted = a.request(
+        "DELETE",
+        &format!("/Accounts/{sid}/Keys/{key}.json"),
+        &a.admin_auth(),
+        &[],
+        None,
+    );
+    assert_eq!(deleted.status, 204, "{}", deleted.body);
+    b.get(&me, &as_key).assert_error(401, 20003);
+
+    let old = a.admin_auth();
+    let secondary = a.post("/restcomm/v1/AuthTokens/Secondary", &old, &[]);
+    assert_eq!(secondary.status, 201, "{}", secondary.body);
+    let second = secondary.json()["secondary_auth_token"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    assert_eq!(b.get(&me, &Auth::basic(&sid, &second)).status, 200);
+    let promoted = a.post("/restcomm/v1/AuthTokens/Promote", &old, &[]);
+    assert_eq!(promoted.status, 200, "{}", promoted.body);
+    b.get(&me, &old).assert_error(401, 20003);
+    assert_eq!(b.get(&me, &Auth::basic(&sid, &second)).status, 200);
+    let listed = b.get("/Accounts.json", &Auth::basic(&sid, &second));
+    assert_eq!(listed.json()["accounts"][0]["auth_token"], second.as_str());
+
+    let third = a.post(
+        "/restcomm/v1/AuthTokens/Secondary",
+        &Auth::basic(&sid, &second),
+        &[],
+    );
+    let third = third.json()["secondary_auth_token"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let gone = a.request(
+        "DELETE",
+        "/restcomm/v1/AuthTokens/Secondary",
+        &Auth::basic(&sid, &second),
+        &[],
+        None,
+    );
+    assert_eq!(gone.status, 204, "{}", gone.body);
+    b.get(&me, &Auth::basic(&sid, &third))
+        .assert_error(401, 20003);
 }
 
 #[test]
