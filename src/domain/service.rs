@@ -25,7 +25,7 @@ mod rules;
 mod tokens;
 
 pub use keys::{KeyListForm, KeyListing};
-pub use tokens::Promoted;
+pub use tokens::{IssuedSecondary, Promoted};
 
 use rules::{
     current_caller, insert, may_act_on, names_caller, parse_account_key, plan_create, plan_update,
@@ -211,7 +211,7 @@ impl AccountService {
         secret: &str,
         from: IpAddr,
     ) -> Result<Caller, DomainError> {
-        let counted = self.counted(sid.as_str(), from);
+        let name = sid.as_str().to_owned();
         let found = self
             .read(move |reader| {
                 let Some(key) = reader.find_key(&sid)? else {
@@ -225,10 +225,13 @@ impl AccountService {
             Some((key, account)) if self.credentials.key_matches(&key, secret) => {
                 admit(account, Credential::Key)
             }
-            _ => match self.failures.retry_after(&counted).settle().await? {
-                Some(retry_after_secs) => Err(DomainError::Throttled { retry_after_secs }),
-                None => self.refuse(&counted).await,
-            },
+            _ => {
+                let counted = self.counted(&name, from);
+                match self.failures.retry_after(&counted).settle().await? {
+                    Some(retry_after_secs) => Err(DomainError::Throttled { retry_after_secs }),
+                    None => self.refuse(&counted).await,
+                }
+            }
         }
     }
 

@@ -55,23 +55,15 @@ async fn create(
     let caller = auth::caller(req, service).await?;
     // `SuppressEmailNotification` is accepted and ignored: there is no email to suppress.
     read_form(req, body).await?;
-    let account = service.create_secondary(&caller).await?;
-    let (Some(token), Some(secondary)) = (
-        service.secondary_token(&account),
-        account.secondary.as_ref(),
-    ) else {
-        return Err(Failure::Domain(
-            crate::domain::error::DomainError::Internal("the secondary token vanished".into()),
-        ));
-    };
-    let created = iso8601(secondary.created);
+    let issued = service.create_secondary(&caller).await?;
+    let created = iso8601(issued.created);
     Ok(json(
         StatusCode::CREATED,
         &SecondaryJson {
-            account_sid: account.sid.as_str(),
+            account_sid: issued.account.sid.as_str(),
             date_created: created.clone(),
             date_updated: created,
-            secondary_auth_token: &token,
+            secondary_auth_token: &issued.token,
             url: "/v1/AuthTokens/Secondary",
         },
     ))

@@ -974,8 +974,12 @@ const KEY_COLUMNS: &str =
     "SELECT sid, account_sid, friendly_name, secret_hash, date_created, date_updated, seq \
      FROM api_keys";
 
+/// Run on every authentication with a key, so its text is built once.
+const FIND_KEY: &str = "SELECT sid, account_sid, friendly_name, secret_hash, date_created, \
+     date_updated, seq FROM api_keys WHERE sid = ?1";
+
 fn find_key(conn: &Connection, sid: &KeySid) -> Result<Option<ApiKey>, StoreError> {
-    let mut statement = conn.prepare_cached(&format!("{KEY_COLUMNS} WHERE sid = ?1"))?;
+    let mut statement = conn.prepare_cached(FIND_KEY)?;
     let mut rows = statement.query([sid.as_str()])?;
     match rows.next()? {
         Some(row) => Ok(Some(key_from_row(row)?.key)),
@@ -983,43 +987,34 @@ fn find_key(conn: &Connection, sid: &KeySid) -> Result<Option<ApiKey>, StoreErro
     }
 }
 
-/// Parameters: account, then the cursor (created, seq) or the offset, then the limit.
+const KEYS_FROM: &str = "WHERE account_sid = ?1 ORDER BY date_created, seq LIMIT ?2 OFFSET ?3";
+const KEYS_AFTER: &str = "WHERE account_sid = ?1 AND (date_created, seq) > (?3, ?4) \
+     ORDER BY date_created, seq LIMIT ?2";
+const KEYS_BEFORE: &str = "WHERE account_sid = ?1 AND (date_created, seq) < (?3, ?4) \
+     ORDER BY date_created DESC, seq DESC LIMIT ?2";
+
 fn list_keys(conn: &Connection, query: &KeyQuery) -> Result<Vec<ListedKey>, StoreError> {
     let account = query.account.as_str();
     let limit = i64::try_from(query.limit).unwrap_or(i64::MAX);
-    let (sql, created, seq, offset) = match &query.position {
-        Position::Offset(offset) => (
-            "WHERE account_sid = ?1 ORDER BY date_created, seq LIMIT ?4 OFFSET ?2",
-            i64::try_from(*offset).unwrap_or(i64::MAX),
-            0,
-            true,
-        ),
-        Position::After(cursor) => (
-            "WHERE account_sid = ?1 AND (date_created, seq) > (?2, ?3) \
-             ORDER BY date_created, seq LIMIT ?4",
-            cursor.created.0,
-            cursor.seq,
-            false,
-        ),
-        Position::Before(cursor) => (
-            "WHERE account_sid = ?1 AND (date_created, seq) < (?2, ?3) \
-             ORDER BY date_created DESC, seq DESC LIMIT ?4",
-            cursor.created.0,
-            cursor.seq,
-            false,
-        ),
+    let sql = match &query.position {
+        Position::Offset(_) => KEYS_FROM,
+        Position::After(_) => KEYS_AFTER,
+        Position::Before(_) => KEYS_BEFORE,
     };
-    let sql = format!("{KEY_COLUMNS} {sql}");
-    let mut statement = conn.prepare_cached(&sql)?;
-    let rows = if offset {
-        statement.query(rusqlite::params![
-            account,
-            created,
-            Option::<i64>::None,
-            limit
-        ])?
-    } else {
-        statement.query(rusqlite::params![account, created, seq, limit])?
+    let mut statement = conn.prepare_cached(&format!("{KEY_COLUMNS} {sql}"))?;
+    let rows = match &query.position {
+        Position::Offset(offset) => {
+            let offset = i64::try_from(*offset).unwrap_or(i64::MAX);
+            statement.query(rusqlite::params![account, limit, offset])?
+        }
+        Position::After(cursor) | Position::Before(cursor) => {
+            statement.query(rusqlite::params![
+                account,
+                limit,
+                cursor.created.0,
+                cursor.seq
+            ])?
+        }
     };
     let mut keys = rows
         .mapped(|row| Ok(key_from_row(row)))

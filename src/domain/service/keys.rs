@@ -184,7 +184,10 @@ impl AccountService {
         friendly_name: Option<String>,
     ) -> Result<ApiKey, DomainError> {
         let target = self.key_owner(caller, id).await?;
-        let key = self.fetch_key(caller, id, key_sid).await?;
+        let (owner, sid) = (target.sid.clone(), key_sid.to_owned());
+        let key = self
+            .read(move |reader| key_of(reader, &owner, &sid))
+            .await?;
         let Some(name) = parse_name(friendly_name.as_deref())? else {
             return Ok(key);
         };

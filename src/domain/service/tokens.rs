@@ -1,7 +1,7 @@
 //! AuthToken rotation (Twilio's AuthTokens resources): a secondary token beside the AuthToken,
 //! promoted in its place or deleted. Always the caller's own, and never through a key.
 
-use std::sync::Arc;
+use std::sync::{Arc, Mutex};
 
 use super::keys::require_own_secret;
 use super::rules::{current_caller, require_active, reread};
@@ -10,38 +10,51 @@ use crate::domain::account::{Account, SecondaryToken, UnixTime};
 use crate::domain::credentials::Credentials;
 use crate::domain::error::Invalid;
 
-/// An AuthToken just promoted: the account that now has it, and when it was made.
+/// A secondary token just made: the account it belongs to, the token, and when it was made.
+pub struct IssuedSecondary {
+    pub account: Account,
+    pub token: String,
+    pub created: UnixTime,
+}
+
+/// An AuthToken just promoted: the account that now has it, and when it was made (as the
+/// secondary token it was until now).
 pub struct Promoted {
     pub account: Account,
     pub created: UnixTime,
 }
 
 impl AccountService {
-    /// The caller's secondary token while it has one.
-    pub fn secondary_token(&self, account: &Account) -> Option<String> {
-        self.credentials.secondary_token(account)
-    }
-
     /// Makes a new secondary token, replacing (and so revoking) any earlier one. The account
     /// as shown does not change, so neither does its `date_updated`.
-    pub async fn create_secondary(&self, caller: &Caller) -> Result<Account, DomainError> {
+    pub async fn create_secondary(&self, caller: &Caller) -> Result<IssuedSecondary, DomainError> {
         require_own_secret(caller)?;
         let sid = caller.account.sid.clone();
         let secondary = SecondaryToken {
             salt: Credentials::new_token_salt(),
             created: UnixTime::now(),
         };
-        self.write(move |tx| {
-            let current = current_caller(&*tx, &sid)?;
-            require_active(&current)?;
-            let updated = Account {
-                secondary: Some(secondary.clone()),
-                ..current
-            };
-            tx.update(&updated)?;
-            reread(&*tx, &sid)
+        let job_secondary = secondary.clone();
+        let account = self
+            .write(move |tx| {
+                let current = current_caller(&*tx, &sid)?;
+                require_active(&current)?;
+                tx.update(&Account {
+                    secondary: Some(job_secondary.clone()),
+                    ..current
+                })?;
+                reread(&*tx, &sid)
+            })
+            .await?;
+        let token = self
+            .credentials
+            .secondary_token(&account)
+            .ok_or_else(|| DomainError::Internal("the secondary token vanished".into()))?;
+        Ok(IssuedSecondary {
+            account,
+            token,
+            created: secondary.created,
         })
-        .await
     }
 
     pub async fn delete_secondary(&self, caller: &Caller) -> Result<(), DomainError> {
@@ -68,23 +81,25 @@ impl AccountService {
     pub async fn promote_secondary(&self, caller: &Caller) -> Result<Promoted, DomainError> {
         require_own_secret(caller)?;
         let sid = caller.account.sid.clone();
-        let created = caller
-            .account
-            .secondary
-            .as_ref()
-            .map_or(UnixTime::now(), |secondary| secondary.created);
         let credentials = Arc::clone(&self.credentials);
+        // When the promoted token was made, as the run that committed found it.
+        let made = Arc::new(Mutex::new(None));
+        let job_made = Arc::clone(&made);
         let account = self
             .write(move |tx| {
                 let current = current_caller(&*tx, &sid)?;
                 require_active(&current)?;
-                let Some(token_salt) = credentials.salt_promoting_secondary(&current) else {
+                let (Some(token_salt), Some(secondary)) = (
+                    credentials.salt_promoting_secondary(&current),
+                    current.secondary.as_ref(),
+                ) else {
                     return Err(Invalid::new(
                         "SecondaryAuthToken",
                         "does not exist: create one before promoting it",
                     )
                     .into());
                 };
+                *job_made.lock().unwrap_or_else(|e| e.into_inner()) = Some(secondary.created);
                 tx.update(&Account {
                     token_salt,
                     secondary: None,
@@ -94,6 +109,10 @@ impl AccountService {
                 reread(&*tx, &sid)
             })
             .await?;
-        Ok(Promoted { account, created })
+        let created = made.lock().unwrap_or_else(|e| e.into_inner()).take();
+        Ok(Promoted {
+            created: created.unwrap_or(account.updated),
+            account,
+        })
     }
 }
