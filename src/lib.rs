@@ -10,6 +10,7 @@ pub mod domain;
 pub mod http;
 pub mod key_file;
 pub mod logging;
+pub mod metrics;
 pub mod startup;
 pub mod store;
 pub mod tls;

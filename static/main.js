@@ -6,6 +6,7 @@ import { passwordRules } from './password.js';
 import { changeOwnPassword, initAccount, renderAccount } from './account.js';
 import { startSubAccounts } from './subaccounts.js';
 import { initRotation, startKeys } from './keys.js';
+import { startActivity } from './activity.js';
 
 /** Who is signed in: the API client (holding the credentials) and the account as last seen. */
 const session = { client: null, me: null };
@@ -77,6 +78,7 @@ function enterConsole() {
     // Nothing to hide behind a flag: the controls leave the page.
     $('#accounts-view').remove();
   }
+  startActivity(session);
   $('#account-title').focus();
 }
 

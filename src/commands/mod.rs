@@ -6,10 +6,12 @@ mod backup;
 mod check;
 mod copy;
 mod new_key;
+mod prune_events;
 mod reset_password;
 
 pub use backup::backup;
 pub use check::check;
 pub use copy::copy;
 pub use new_key::new_key;
+pub use prune_events::prune_events;
 pub use reset_password::reset_password;

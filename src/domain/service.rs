@@ -9,6 +9,7 @@ use std::sync::Arc;
 use super::account::{Account, AccountSid, Email, FriendlyName, Role, Status, UnixTime, MAX_LEVEL};
 use super::credentials::{Credentials, Password, PasswordCheck};
 use super::error::DomainError;
+use super::event::Origin;
 use super::keys::KeySid;
 use super::paging::{page_window, parse_page, parse_page_size, Direction, PageToken, PageWindow};
 use super::store::{
@@ -18,7 +19,10 @@ use super::store::{
 use super::throttle::{client_of, FailureCounts, FailureKey, NameKeys};
 
 pub use super::throttle::ThrottleLimits;
+use crate::metrics::{metrics, Cache};
 
+mod audit;
+mod events;
 mod keys;
 mod recovery;
 mod rules;
@@ -27,9 +31,12 @@ mod tokens;
 pub use keys::{KeyListForm, KeyListing};
 pub use tokens::{IssuedSecondary, Promoted};
 
+pub use events::{EventForm, EventListing};
+
 use rules::{
-    current_caller, insert, may_act_on, names_caller, parse_account_key, plan_create, plan_update,
-    require_active, require_may_create, reread, target_for, visible_to, NewSecret, UpdatePlan,
+    caller_and_target, current_caller, insert, may_act_on, names_caller, parse_account_key,
+    plan_create, plan_update, require_active, require_may_create, reread, visible_to, NewSecret,
+    UpdatePlan,
 };
 
 /// The raw values of an update form; parsed here, in the order the rules need.
@@ -276,7 +283,9 @@ impl AccountService {
             self.burn_time(secret).await;
             return Ok(None);
         }
-        if self.credentials.cached_password_match(&account, secret) == Some(true) {
+        let cached = self.credentials.cached_password_match(&account, secret) == Some(true);
+        metrics().cache(Cache::Password, cached);
+        if cached {
             return Ok(Some(account));
         }
         let credentials = Arc::clone(&self.credentials);
@@ -333,7 +342,9 @@ impl AccountService {
         let credentials = Arc::clone(&self.credentials);
         let (sid, old_hash) = (verified.sid.clone(), verified.password_hash.clone());
         self.write(move |tx| {
-            let current = reread(&*tx, &sid)?;
+            let current = tx
+                .find_for_update(&AccountKey::Sid(sid.clone()))?
+                .ok_or(DomainError::NotFound)?;
             if current.password_hash != old_hash {
                 return Ok(current);
             }
@@ -371,6 +382,7 @@ impl AccountService {
         caller: &Caller,
         id: &str,
         form: UpdateForm,
+        origin: &Origin,
     ) -> Result<Account, DomainError> {
         let target = self.fetch(&caller.account, id).await?;
         if form.password.is_some() && caller.credential == Credential::Key {
@@ -388,12 +400,14 @@ impl AccountService {
             if planned.changes_nothing(&target) {
                 return Ok(target);
             }
-            return self.write_update(caller, target.sid, form, None).await;
+            return self
+                .write_update(caller, target.sid, form, None, origin)
+                .await;
         };
         let new_secret = self.hash(password).await?;
         let sid = target.sid.clone();
         let updated = self
-            .write_update(caller, target.sid, form, Some(new_secret))
+            .write_update(caller, target.sid, form, Some(new_secret), origin)
             .await?;
         self.credentials.forget(&sid);
         Ok(updated)
@@ -405,8 +419,10 @@ impl AccountService {
         target: AccountSid,
         form: UpdateForm,
         new_secret: Option<NewSecret>,
+        origin: &Origin,
     ) -> Result<Account, DomainError> {
         let caller_sid = caller.sid.clone();
+        let origin = origin.clone();
         // The new password passed its policy before it was hashed; running that estimate again
         // here would hold up every other write.
         let form = UpdateForm {
@@ -414,17 +430,18 @@ impl AccountService {
             ..form
         };
         self.write(move |tx| {
-            let caller = current_caller(&*tx, &caller_sid)?;
-            let target = target_for(&*tx, &caller, target.as_str())?;
+            let (caller, target) = caller_and_target(tx, &caller_sid, target.as_str())?;
             let plan = plan_update(&caller, &target, &form)?;
             if new_secret.is_none() && plan.changes_nothing(&target) {
                 return Ok(target);
             }
             let closing = plan.status == Some(Status::Closed);
-            let updated = plan.apply(target, new_secret.clone(), UnixTime::now());
+            let updated = plan.apply(target.clone(), new_secret.clone(), UnixTime::now());
             tx.update(&updated)?;
+            audit::updated(tx, &target, &updated, new_secret.is_some(), &origin)?;
             if closing {
-                tx.close_descendants(&updated.sid, updated.updated)?;
+                let closed = tx.close_descendants(&updated.sid, updated.updated)?;
+                audit::closed_below(tx, &closed, &updated, &origin)?;
                 // A closed account is gone for its keys: they stop working with the account.
                 tx.delete_keys_in_subtree(&updated.sid)?;
             }
@@ -433,7 +450,12 @@ impl AccountService {
         .await
     }
 
-    pub async fn create(&self, caller: &Account, form: CreateForm) -> Result<Account, DomainError> {
+    pub async fn create(
+        &self,
+        caller: &Account,
+        form: CreateForm,
+        origin: &Origin,
+    ) -> Result<Account, DomainError> {
         require_may_create(caller)?;
         let plan = if form.password.is_some() {
             // As for an update: the strength estimate runs off the worker.
@@ -459,11 +481,13 @@ impl AccountService {
             },
         };
         let caller_sid = caller.sid.clone();
+        let origin = origin.clone();
         self.write(move |tx| {
             let caller = current_caller(&*tx, &caller_sid)?;
             require_may_create(&caller)?;
             let account = plan.clone().into_account(&caller, secret.clone());
             insert(tx, &account)?;
+            audit::created(tx, &account, &origin)?;
             reread(&*tx, &account.sid)
         })
         .await
@@ -471,9 +495,9 @@ impl AccountService {
 
     /// Changes whenever a listing, for any caller, may have changed: a listing taken at one
     /// version can be answered again for as long as the version stays the same.
-    pub fn listing_version(&self, caller: &Account) -> Result<DataVersion, DomainError> {
+    pub async fn listing_version(&self, caller: &Account) -> Result<DataVersion, DomainError> {
         require_active(caller)?;
-        Ok(self.store.data_version()?)
+        Ok(self.store.data_version().settle().await?)
     }
 
     pub async fn list(&self, caller: &Account, form: &ListForm) -> Result<Listing, DomainError> {
@@ -550,6 +574,7 @@ impl AccountService {
                     return Err(DomainError::Store(StoreError::Duplicate));
                 }
                 insert(tx, &job_account)?;
+                audit::created(tx, &job_account, &Origin::cli())?;
                 reread(&*tx, &job_account.sid)
             })
             .await;

@@ -2,8 +2,8 @@
 
 use actix_web::{guard, web, Route};
 
-use super::fallback::{method_not_allowed, no_route};
-use super::{accounts, console, health, keys, openapi, tokens};
+use super::fallback::{method_not_allowed, method_not_allowed_json, no_route};
+use super::{accounts, console, events, health, keys, openapi, tokens};
 
 /// The API versions served. Twilio's own (`2010-04-01`) is an alias of Restcomm's, so that a
 /// Twilio helper library works by changing its base URL alone.
@@ -44,6 +44,7 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
             .route(web::post().to(tokens::promote))
             .default_service(method_not_allowed("POST")),
     );
+    cfg.service(monitor_api());
     cfg.default_service(web::to(no_route));
 }
 
@@ -83,6 +84,21 @@ fn keyed(tails: &[&str]) -> Vec<String> {
         .iter()
         .flat_map(|account| tails.iter().map(move |tail| format!("{account}{tail}")))
         .collect()
+}
+
+/// Twilio's Monitor API (`client.monitor.base_url` pointed at `/restcomm`): the audit events.
+fn monitor_api() -> actix_web::Scope {
+    web::scope("/restcomm/v1")
+        .service(
+            web::resource("/Events")
+                .route(readable().to(events::list))
+                .default_service(method_not_allowed_json("GET, HEAD")),
+        )
+        .service(
+            web::resource("/Events/{sid}")
+                .route(readable().to(events::fetch))
+                .default_service(method_not_allowed_json("GET, HEAD")),
+        )
 }
 
 /// GET, and HEAD with the very same answer: actix-web sends a HEAD answer's headers, the

@@ -45,17 +45,33 @@ pub struct KeyRow {
     pub seq: i64,
 }
 
-/// Everything a copy carries: the accounts and the API keys in `seq` order, and the
-/// installation rows (the key check value among them) by name.
+/// One audit event as stored, every column; `texts` in the order of [`EVENT_TEXT_COLUMNS`].
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct EventRow {
+    pub texts: [Option<String>; EVENT_TEXTS],
+    pub event_date: i64,
+    pub seq: i64,
+}
+
+pub(super) const EVENT_TEXTS: usize = 12;
+
+/// The events' text columns, then `event_date` and `seq`: the order every copy statement uses.
+pub(super) const EVENT_COLUMNS: &str = "sid, account_sid, root_sid, branch_sid, actor_type, \
+     actor_sid, event_type, resource_type, resource_sid, source, source_ip, event_data, \
+     event_date, seq";
+
+/// Everything a copy carries: the accounts, the API keys and the audit events, each in `seq`
+/// order, and the installation rows (the key check value among them) by name.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct Installation {
     pub accounts: Vec<AccountRow>,
     pub keys: Vec<KeyRow>,
+    pub events: Vec<EventRow>,
     pub rows: Vec<(String, String)>,
 }
 
-/// Counts the commits of the store it lives in (PostgreSQL's cross-node data version), so it
-/// means nothing in another database and is never copied.
+/// Counted the commits of the PostgreSQL database it lived in (the data version before
+/// `pg_current_snapshot()` took over), so it means nothing in another database: never copied.
 pub(super) const LOCAL_ROWS: &[&str] = &["data_version"];
 
 /// Why a copy was refused or failed; no message holds a password, a hash or SQL.
@@ -198,9 +214,25 @@ fn read_sqlite_rows(conn: &Connection) -> rusqlite::Result<Installation> {
     let rows = statement
         .query_map([], |row| Ok((row.get(0)?, row.get(1)?)))?
         .collect::<rusqlite::Result<Vec<(String, String)>>>()?;
+    let mut statement =
+        conn.prepare(&format!("SELECT {EVENT_COLUMNS} FROM events ORDER BY seq"))?;
+    let events = statement
+        .query_map([], |row| {
+            let mut texts: [Option<String>; EVENT_TEXTS] = Default::default();
+            for (index, text) in texts.iter_mut().enumerate() {
+                *text = row.get(index)?;
+            }
+            Ok(EventRow {
+                texts,
+                event_date: row.get(EVENT_TEXTS)?,
+                seq: row.get(EVENT_TEXTS + 1)?,
+            })
+        })?
+        .collect::<rusqlite::Result<Vec<_>>>()?;
     Ok(Installation {
         accounts,
         keys,
+        events,
         rows,
     })
 }
@@ -292,6 +324,20 @@ fn insert_sqlite(conn: &mut Connection, installation: &Installation) -> rusqlite
                 key.date_updated,
                 key.seq,
             ])?;
+        }
+        let mut insert = tx.prepare(&format!(
+            "INSERT INTO events ({EVENT_COLUMNS})
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14)"
+        ))?;
+        for row in &installation.events {
+            let mut values: Vec<&dyn rusqlite::ToSql> = row
+                .texts
+                .iter()
+                .map(|text| text as &dyn rusqlite::ToSql)
+                .collect();
+            values.push(&row.event_date);
+            values.push(&row.seq);
+            insert.execute(values.as_slice())?;
         }
         let mut insert = tx.prepare("INSERT INTO installation (name, value) VALUES (?1, ?2)")?;
         for (name, value) in carried_rows(installation) {

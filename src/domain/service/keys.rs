@@ -1,7 +1,7 @@
 //! API keys under an account: made, listed, read, renamed and deleted by the account itself or
 //! an Administrator ancestor, never by a key.
 
-use super::rules::{current_caller, require_active, target_for};
+use super::rules::{caller_and_target, require_active};
 use super::{
     links, position_and_limit, AccountService, Caller, Credential, DomainError, PageLink, Written,
 };
@@ -57,14 +57,16 @@ fn key_of(
 }
 
 /// Inside a write: the caller as it is now, and the account it names, still visible to it.
+/// The account is read for update first, so that key writes for one account (and the count
+/// that bounds them) take their turns.
 fn target_now(
-    tx: &dyn AccountWrite,
+    tx: &mut dyn AccountWrite,
     caller: &AccountSid,
     id: &str,
 ) -> Result<Account, DomainError> {
-    let caller = current_caller(tx, caller)?;
+    let (caller, target) = caller_and_target(tx, caller, id)?;
     require_active(&caller)?;
-    target_for(tx, &caller, id)
+    Ok(target)
 }
 
 impl AccountService {
@@ -99,7 +101,7 @@ impl AccountService {
         let (caller_sid, job_key) = (caller.account.sid.clone(), key.clone());
         let written = self
             .written(Box::new(move |tx| {
-                let target = target_now(&*tx, &caller_sid, job_key.account.as_str())?;
+                let target = target_now(tx, &caller_sid, job_key.account.as_str())?;
                 if target.status() == Status::Closed {
                     return Err(DomainError::Closed);
                 }
@@ -194,7 +196,7 @@ impl AccountService {
         let caller_sid = caller.account.sid.clone();
         let written = self
             .written(Box::new(move |tx| {
-                let target = target_now(&*tx, &caller_sid, target.sid.as_str())?;
+                let target = target_now(tx, &caller_sid, target.sid.as_str())?;
                 let key = key_of(&*tx, &target.sid, key.sid.as_str())?;
                 if key.friendly_name.as_ref() == Some(&name) {
                     return Ok(Written::Key(key));
@@ -227,7 +229,7 @@ impl AccountService {
         let caller_sid = caller.account.sid.clone();
         let key_sid = key_sid.to_owned();
         self.written(Box::new(move |tx| {
-            let target = target_now(&*tx, &caller_sid, target.sid.as_str())?;
+            let target = target_now(tx, &caller_sid, target.sid.as_str())?;
             let key = key_of(&*tx, &target.sid, &key_sid)?;
             tx.delete_key(&key.sid)?;
             Ok(Written::Done)

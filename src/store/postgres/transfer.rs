@@ -7,7 +7,8 @@ use super::migrate::{latest_version, migrate, schema_version};
 use super::open::{database_error, migrate_error, off_runtime, KEY_CHECK_LOCK};
 use super::url::Settings;
 use crate::store::transfer::{
-    carried_rows, require_latest, AccountRow, CopyError, Installation, KeyRow,
+    carried_rows, require_latest, AccountRow, CopyError, EventRow, Installation, KeyRow,
+    EVENT_COLUMNS, EVENT_TEXTS,
 };
 use crate::store::OpenError;
 
@@ -123,10 +124,29 @@ fn read_rows(tx: &mut Transaction<'_>) -> Result<Installation, postgres::Error> 
         .iter()
         .map(|row| Ok((row.try_get(0)?, row.try_get(1)?)))
         .collect::<Result<Vec<(String, String)>, postgres::Error>>()?;
+    let sql = format!("SELECT {EVENT_COLUMNS} FROM events ORDER BY seq");
+    let events = tx
+        .query(&sql, &[])?
+        .iter()
+        .map(event_from_row)
+        .collect::<Result<Vec<_>, _>>()?;
     Ok(Installation {
         accounts,
         keys,
+        events,
         rows,
+    })
+}
+
+fn event_from_row(row: &postgres::Row) -> Result<EventRow, postgres::Error> {
+    let mut texts: [Option<String>; EVENT_TEXTS] = Default::default();
+    for (index, text) in texts.iter_mut().enumerate() {
+        *text = row.try_get(index)?;
+    }
+    Ok(EventRow {
+        texts,
+        event_date: row.try_get(EVENT_TEXTS)?,
+        seq: row.try_get(EVENT_TEXTS + 1)?,
     })
 }
 
@@ -229,6 +249,7 @@ fn fill(tx: &mut Transaction<'_>, installation: &Installation) -> Result<(), pos
         &[],
     )?;
     fill_keys(tx, &installation.keys)?;
+    fill_events(tx, &installation.events)?;
     for (name, value) in carried_rows(installation) {
         tx.execute(
             "INSERT INTO installation (name, value) VALUES ($1, $2)",
@@ -263,6 +284,40 @@ fn fill_keys(tx: &mut Transaction<'_>, keys: &[KeyRow]) -> Result<(), postgres::
     tx.execute(
         "SELECT setval(pg_get_serial_sequence('api_keys', 'seq'), coalesce(max(seq), 0) + 1, false)
          FROM api_keys",
+        &[],
+    )?;
+    Ok(())
+}
+
+/// As for accounts: one statement of column arrays, then the sequence moves past the copied
+/// numbers so that new events order after them.
+fn fill_events(tx: &mut Transaction<'_>, events: &[EventRow]) -> Result<(), postgres::Error> {
+    let column = |index: usize| -> Vec<Option<String>> {
+        events.iter().map(|row| row.texts[index].clone()).collect()
+    };
+    let texts: Vec<Vec<Option<String>>> = (0..EVENT_TEXTS).map(column).collect();
+    let dates: Vec<i64> = events.iter().map(|row| row.event_date).collect();
+    let seqs: Vec<i64> = events.iter().map(|row| row.seq).collect();
+    let arrays = (1..=EVENT_TEXTS)
+        .map(|n| format!("${n}::text[]"))
+        .collect::<Vec<_>>()
+        .join(", ");
+    let sql = format!(
+        "INSERT INTO events ({EVENT_COLUMNS})
+         SELECT * FROM unnest({arrays}, ${}::bigint[], ${}::bigint[])",
+        EVENT_TEXTS + 1,
+        EVENT_TEXTS + 2
+    );
+    let mut params: Vec<&(dyn postgres::types::ToSql + Sync)> = texts
+        .iter()
+        .map(|column| column as &(dyn postgres::types::ToSql + Sync))
+        .collect();
+    params.push(&dates);
+    params.push(&seqs);
+    tx.execute(&sql, &params)?;
+    tx.execute(
+        "SELECT setval(pg_get_serial_sequence('events', 'seq'), coalesce(max(seq), 0) + 1, false)
+         FROM events",
         &[],
     )?;
     Ok(())
