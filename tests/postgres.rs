@@ -1182,3 +1182,90 @@ fn the_window_is_timed_by_the_database_and_expired_rows_go() {
     admin_from(&b, attacker, &wrong).assert_error(401, 20003);
     throttled_for(&admin_from(&a, attacker, &wrong));
 }
+
+/// Key writes for one account lock that account while they count its keys, so creates racing
+/// on two nodes never take it past the limit of 100.
+#[test]
+fn keys_created_at_once_on_two_nodes_never_pass_the_limit() {
+    let cluster = shared_cluster();
+    let url = database_url(&cluster, "key_limit_race");
+    let a = Arc::new(spawn_app_with(on_postgres(&url)));
+    let b = Arc::new(another_node(&a, &url));
+    let keys = format!("/Accounts/{}/Keys.json", a.admin.sid);
+    for _ in 0..90 {
+        assert_eq!(a.post(&keys, &a.admin_auth(), &[]).status, 201);
+    }
+    let start = Arc::new(Barrier::new(8));
+    let creators: Vec<_> = (0..8)
+        .map(|creator| {
+            let node = Arc::clone(if creator % 2 == 0 { &a } else { &b });
+            let (keys, start) = (keys.clone(), Arc::clone(&start));
+            thread::spawn(move || {
+                start.wait();
+                (0..4)
+                    .map(|_| node.post(&keys, &node.admin_auth(), &[]).status)
+                    .collect::<Vec<u16>>()
+            })
+        })
+        .collect();
+    let answers: Vec<u16> = creators
+        .into_iter()
+        .flat_map(|creator| creator.join().unwrap())
+        .collect();
+    assert!(answers.iter().all(|status| matches!(status, 201 | 400)));
+    assert_eq!(answers.iter().filter(|&&status| status == 201).count(), 10);
+    let held = query_i64(&url, "SELECT count(*) FROM api_keys");
+    assert_eq!(held, 100);
+    let page = b.get(&format!("{keys}?PageSize=1000"), &b.admin_auth());
+    assert_eq!(page.json()["keys"].as_array().unwrap().len(), 100);
+}
+
+/// A secondary token made on one node while the account is renamed on both: the token write
+/// reads the account for update, so it never puts back a name read before a rename.
+#[test]
+fn a_secondary_token_and_renames_at_once_all_hold() {
+    let cluster = shared_cluster();
+    let url = database_url(&cluster, "token_rename_race");
+    let a = Arc::new(spawn_app_with(on_postgres(&url)));
+    let b = Arc::new(another_node(&a, &url));
+    let sid = a.admin.sid.clone();
+    let me = format!("/Accounts/{sid}.json");
+    for round in 0..RACES {
+        let start = Arc::new(Barrier::new(5));
+        let token = {
+            let (a, start) = (Arc::clone(&a), Arc::clone(&start));
+            thread::spawn(move || {
+                start.wait();
+                a.post("/restcomm/v1/AuthTokens/Secondary", &a.admin_auth(), &[])
+            })
+        };
+        let renamers: Vec<_> = (0..4)
+            .map(|renamer| {
+                let node = Arc::clone(if renamer % 2 == 0 { &b } else { &a });
+                let (me, start) = (me.clone(), Arc::clone(&start));
+                thread::spawn(move || {
+                    let name = format!("Renamed {round}-{renamer}");
+                    start.wait();
+                    node.post(&me, &node.admin_auth(), &[("FriendlyName", name.as_str())])
+                        .status
+                })
+            })
+            .collect();
+        let token = token.join().unwrap();
+        assert_eq!(token.status, 201, "round {round}: {}", token.body);
+        for renamer in renamers {
+            assert_eq!(renamer.join().unwrap(), 200, "round {round}");
+        }
+        let secondary = token.json()["secondary_auth_token"]
+            .as_str()
+            .unwrap()
+            .to_owned();
+        let seen = b.get(&me, &Auth::basic(&sid, &secondary));
+        assert_eq!(seen.status, 200, "round {round}: the token was kept");
+        let name = seen.json()["friendly_name"].as_str().unwrap().to_owned();
+        assert!(
+            name.starts_with(&format!("Renamed {round}-")),
+            "round {round}: a rename was undone, the name is {name}"
+        );
+    }
+}

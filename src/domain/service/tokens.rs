@@ -4,11 +4,12 @@
 use std::sync::{Arc, Mutex};
 
 use super::keys::require_own_secret;
-use super::rules::{current_caller, require_active, reread};
+use super::rules::{require_active, reread};
 use super::{AccountService, Caller, DomainError, Written};
-use crate::domain::account::{Account, SecondaryToken, UnixTime};
+use crate::domain::account::{Account, AccountSid, SecondaryToken, UnixTime};
 use crate::domain::credentials::Credentials;
 use crate::domain::error::Invalid;
+use crate::domain::store::{AccountKey, AccountWrite};
 
 /// A secondary token just made: the account it belongs to, the token, and when it was made.
 pub struct IssuedSecondary {
@@ -24,6 +25,16 @@ pub struct Promoted {
     pub created: UnixTime,
 }
 
+/// Inside a write: the caller's own account, the one about to change, read for update so that
+/// two writers of it take turns instead of one losing the other's change.
+fn own_account(tx: &mut dyn AccountWrite, sid: &AccountSid) -> Result<Account, DomainError> {
+    let current = tx
+        .find_for_update(&AccountKey::Sid(sid.clone()))?
+        .ok_or(DomainError::Unauthenticated)?;
+    require_active(&current)?;
+    Ok(current)
+}
+
 impl AccountService {
     /// Makes a new secondary token, replacing (and so revoking) any earlier one. The account
     /// as shown does not change, so neither does its `date_updated`.
@@ -37,8 +48,7 @@ impl AccountService {
         let job_secondary = secondary.clone();
         let account = self
             .write(move |tx| {
-                let current = current_caller(&*tx, &sid)?;
-                require_active(&current)?;
+                let current = own_account(tx, &sid)?;
                 tx.update(&Account {
                     secondary: Some(job_secondary.clone()),
                     ..current
@@ -61,8 +71,7 @@ impl AccountService {
         require_own_secret(caller)?;
         let sid = caller.account.sid.clone();
         self.written(Box::new(move |tx| {
-            let current = current_caller(&*tx, &sid)?;
-            require_active(&current)?;
+            let current = own_account(tx, &sid)?;
             if current.secondary.is_none() {
                 return Err(DomainError::NotFound);
             }
@@ -87,8 +96,7 @@ impl AccountService {
         let job_made = Arc::clone(&made);
         let account = self
             .write(move |tx| {
-                let current = current_caller(&*tx, &sid)?;
-                require_active(&current)?;
+                let current = own_account(tx, &sid)?;
                 let (Some(token_salt), Some(secondary)) = (
                     credentials.salt_promoting_secondary(&current),
                     current.secondary.as_ref(),
