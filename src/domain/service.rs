@@ -9,7 +9,7 @@ use std::sync::Arc;
 use super::account::{Account, AccountSid, Email, FriendlyName, Role, Status, UnixTime, MAX_LEVEL};
 use super::credentials::{Credentials, Password, PasswordCheck};
 use super::error::DomainError;
-use super::event::Origin;
+use super::event::{Actor, Origin, Sid};
 use super::keys::KeySid;
 use super::paging::{page_window, parse_page, parse_page_size, Direction, PageToken, PageWindow};
 use super::store::{
@@ -119,12 +119,12 @@ impl FirstAdministrator {
 }
 
 /// Which kind of secret a caller authenticated with.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[derive(Clone, Debug, PartialEq, Eq)]
 pub enum Credential {
     /// The account's own: its password, AuthToken or secondary token.
     Own,
     /// An API key, which acts as its account except for managing credentials.
-    Key,
+    Key(KeySid),
 }
 
 /// An authenticated caller: the account it acts as, and how it proved it.
@@ -132,6 +132,17 @@ pub enum Credential {
 pub struct Caller {
     pub account: Account,
     pub credential: Credential,
+}
+
+impl Caller {
+    /// Who the audit events of this caller's changes name: the key when one was used, since
+    /// the key is what a leak would be traced to.
+    pub fn actor(&self) -> Actor {
+        match &self.credential {
+            Credential::Own => Actor::Account(self.account.sid.clone()),
+            Credential::Key(key) => Actor::ApiKey(Sid::from(key)),
+        }
+    }
 }
 
 pub struct AccountService {
@@ -230,7 +241,7 @@ impl AccountService {
             .await?;
         match found {
             Some((key, account)) if self.credentials.key_matches(&key, secret) => {
-                admit(account, Credential::Key)
+                admit(account, Credential::Key(key.sid))
             }
             _ => {
                 let counted = self.counted(&name, from);
@@ -385,7 +396,7 @@ impl AccountService {
         origin: &Origin,
     ) -> Result<Account, DomainError> {
         let target = self.fetch(&caller.account, id).await?;
-        if form.password.is_some() && caller.credential == Credential::Key {
+        if form.password.is_some() && matches!(caller.credential, Credential::Key(_)) {
             return Err(DomainError::Forbidden);
         }
         let caller = &caller.account;
@@ -443,7 +454,8 @@ impl AccountService {
                 let closed = tx.close_descendants(&updated.sid, updated.updated)?;
                 audit::closed_below(tx, &closed, &updated, &origin)?;
                 // A closed account is gone for its keys: they stop working with the account.
-                tx.delete_keys_in_subtree(&updated.sid)?;
+                let keys = tx.delete_keys_in_subtree(&updated.sid)?;
+                audit::keys_closed_with(tx, keys, &updated, &origin)?;
             }
             reread(&*tx, &updated.sid)
         })

@@ -176,8 +176,8 @@ pub trait AccountWrite: AccountRead {
     fn update_key(&mut self, key: &ApiKey) -> Result<(), StoreError>;
     /// False when there was no such key.
     fn delete_key(&mut self, sid: &KeySid) -> Result<bool, StoreError>;
-    /// Deletes the keys of `sid` and of every account below it.
-    fn delete_keys_in_subtree(&mut self, sid: &AccountSid) -> Result<(), StoreError>;
+    /// Deletes the keys of `sid` and of every account below it; returns the keys it deleted.
+    fn delete_keys_in_subtree(&mut self, sid: &AccountSid) -> Result<Vec<ApiKey>, StoreError>;
 }
 
 /// What a write job answers with once its transaction is durable.

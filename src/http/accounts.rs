@@ -63,7 +63,7 @@ async fn update_account(
         role: fields.take("Role"),
         email: fields.take("EmailAddress"),
     };
-    let origin = origin_of(req, &caller.account);
+    let origin = origin_of(req, &caller);
     let account = service
         .update(&caller, &target_id(req)?, form, &origin)
         .await?;
@@ -76,7 +76,7 @@ async fn create_account(
     service: &AccountService,
     format: Format,
 ) -> Result<HttpResponse, Failure> {
-    let caller = auth::caller(req, service).await?.account;
+    let caller = auth::caller(req, service).await?;
     let mut fields = read_form(req, body).await?;
     let form = CreateForm {
         friendly_name: fields.take("FriendlyName"),
@@ -86,7 +86,7 @@ async fn create_account(
         status: fields.take("Status"),
     };
     let account = service
-        .create(&caller, form, &origin_of(req, &caller))
+        .create(&caller.account, form, &origin_of(req, &caller))
         .await?;
     let mut response = account_response(StatusCode::CREATED, format, service, &account);
     let location = format!("{API_ROOT}{}", account_uri(account.sid.as_str(), format));

@@ -10,9 +10,8 @@ use super::client::client_address;
 use super::error::{error_response, Failure};
 use super::form::{decode_path_segment, Fields};
 use super::format::{Format, API_ROOT};
-use crate::domain::account::Account;
-use crate::domain::event::{iso8601, Actor, Event, Origin, Source};
-use crate::domain::service::{AccountService, EventForm, EventListing};
+use crate::domain::event::{iso8601, Event, Origin, Source};
+use crate::domain::service::{AccountService, Caller, EventForm, EventListing};
 
 type Service = web::Data<AccountService>;
 
@@ -164,14 +163,14 @@ fn url_encoded(pairs: &[(&str, Option<&str>)]) -> String {
 }
 
 /// Who made a change through this request, through which door, from which address.
-pub fn origin_of(req: &HttpRequest, caller: &Account) -> Origin {
+pub fn origin_of(req: &HttpRequest, caller: &Caller) -> Origin {
     let console = req
         .headers()
         .get(SOURCE_HEADER)
         .and_then(|value| value.to_str().ok())
         .is_some_and(|value| value.trim().eq_ignore_ascii_case("console"));
     Origin {
-        actor: Actor::Account(caller.sid.clone()),
+        actor: caller.actor(),
         source: if console {
             Source::Console
         } else {

@@ -6,6 +6,7 @@ use actix_web::{web, HttpRequest, HttpResponse};
 
 use super::auth;
 use super::error::{error_response, Failure};
+use super::events::origin_of;
 use super::form::{decode_path_segment, read_form, Fields};
 use super::format::{key_body, key_list_body, key_uri, Format, API_ROOT};
 use crate::domain::service::{AccountService, KeyListForm};
@@ -62,7 +63,12 @@ async fn create_key(
     let caller = auth::caller(req, service).await?;
     let mut fields = read_form(req, body).await?;
     let made = service
-        .create_key(&caller, &segment(req, 4)?, fields.take("FriendlyName"))
+        .create_key(
+            &caller,
+            &segment(req, 4)?,
+            fields.take("FriendlyName"),
+            &origin_of(req, &caller),
+        )
         .await?;
     let body = key_body(format, &made.key, Some(made.secret.expose()));
     let mut response = ok(StatusCode::CREATED, format, body);
@@ -99,6 +105,7 @@ async fn rename_key(
             &segment(req, 4)?,
             &segment(req, 6)?,
             fields.take("FriendlyName"),
+            &origin_of(req, &caller),
         )
         .await?;
     Ok(ok(StatusCode::OK, format, key_body(format, &key, None)))
@@ -107,7 +114,12 @@ async fn rename_key(
 async fn delete_key(req: &HttpRequest, service: &AccountService) -> Result<HttpResponse, Failure> {
     let caller = auth::caller(req, service).await?;
     service
-        .delete_key(&caller, &segment(req, 4)?, &segment(req, 6)?)
+        .delete_key(
+            &caller,
+            &segment(req, 4)?,
+            &segment(req, 6)?,
+            &origin_of(req, &caller),
+        )
         .await?;
     Ok(HttpResponse::NoContent()
         .insert_header((CACHE_CONTROL, "no-store"))

@@ -7,6 +7,7 @@ use serde::Serialize;
 
 use super::auth;
 use super::error::{error_response, Failure};
+use super::events::origin_of;
 use super::form::read_form;
 use super::format::{iso8601, Format};
 use crate::domain::service::AccountService;
@@ -55,7 +56,9 @@ async fn create(
     let caller = auth::caller(req, service).await?;
     // `SuppressEmailNotification` is accepted and ignored: there is no email to suppress.
     read_form(req, body).await?;
-    let issued = service.create_secondary(&caller).await?;
+    let issued = service
+        .create_secondary(&caller, &origin_of(req, &caller))
+        .await?;
     let created = iso8601(issued.created);
     Ok(json(
         StatusCode::CREATED,
@@ -71,7 +74,9 @@ async fn create(
 
 async fn delete(req: &HttpRequest, service: &AccountService) -> Result<HttpResponse, Failure> {
     let caller = auth::caller(req, service).await?;
-    service.delete_secondary(&caller).await?;
+    service
+        .delete_secondary(&caller, &origin_of(req, &caller))
+        .await?;
     Ok(HttpResponse::NoContent()
         .insert_header((CACHE_CONTROL, "no-store"))
         .finish())
@@ -84,7 +89,9 @@ async fn promote_secondary(
 ) -> Result<HttpResponse, Failure> {
     let caller = auth::caller(req, service).await?;
     read_form(req, body).await?;
-    let promoted = service.promote_secondary(&caller).await?;
+    let promoted = service
+        .promote_secondary(&caller, &origin_of(req, &caller))
+        .await?;
     let token = service.token(&promoted.account);
     Ok(json(
         StatusCode::OK,

@@ -786,13 +786,18 @@ impl AccountWrite for InTransaction<'_> {
         Ok(statement.execute([sid.as_str()])? > 0)
     }
 
-    fn delete_keys_in_subtree(&mut self, sid: &AccountSid) -> Result<(), StoreError> {
+    fn delete_keys_in_subtree(&mut self, sid: &AccountSid) -> Result<Vec<ApiKey>, StoreError> {
         let mut statement = self.0.prepare_cached(
             "DELETE FROM api_keys WHERE account_sid IN (
-                 SELECT sid FROM accounts WHERE sid = ?1 OR root_sid = ?1 OR branch_sid = ?1)",
+                 SELECT sid FROM accounts WHERE sid = ?1 OR root_sid = ?1 OR branch_sid = ?1)
+             RETURNING sid, account_sid, friendly_name, secret_hash, date_created, date_updated,
+                 seq",
         )?;
-        statement.execute([sid.as_str()])?;
-        Ok(())
+        let rows = statement.query([sid.as_str()])?;
+        let deleted = rows
+            .mapped(|row| Ok(key_from_row(row).map(|listed| listed.key)))
+            .collect::<Result<Result<Vec<_>, StoreError>, rusqlite::Error>>()??;
+        Ok(deleted)
     }
 
     fn prune_events(&mut self, before: UnixTime) -> Result<u64, StoreError> {

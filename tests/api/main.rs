@@ -6,6 +6,7 @@ pub(crate) mod helpers;
 mod auth;
 mod clients;
 mod create;
+mod credential_events;
 mod errors;
 mod events;
 mod fetch;

@@ -3,10 +3,12 @@
 
 use super::rules::{caller_and_target, require_active};
 use super::{
-    links, position_and_limit, AccountService, Caller, Credential, DomainError, PageLink, Written,
+    audit, links, position_and_limit, AccountService, Caller, Credential, DomainError, PageLink,
+    Written,
 };
 use crate::domain::account::{Account, AccountSid, FriendlyName, Status, UnixTime};
 use crate::domain::error::Invalid;
+use crate::domain::event::Origin;
 use crate::domain::keys::{generate_secret, ApiKey, KeySid, NewKey, MAX_KEYS_PER_ACCOUNT};
 use crate::domain::paging::{page_window, parse_page, parse_page_size, PageToken, PageWindow};
 use crate::domain::store::{AccountRead, AccountWrite, KeyQuery, ListedKey, Position};
@@ -35,7 +37,7 @@ pub(super) fn require_own_secret(caller: &Caller) -> Result<(), DomainError> {
     require_active(&caller.account)?;
     match caller.credential {
         Credential::Own => Ok(()),
-        Credential::Key => Err(DomainError::Forbidden),
+        Credential::Key(_) => Err(DomainError::Forbidden),
     }
 }
 
@@ -81,6 +83,7 @@ impl AccountService {
         caller: &Caller,
         id: &str,
         friendly_name: Option<String>,
+        origin: &Origin,
     ) -> Result<NewKey, DomainError> {
         let target = self.key_owner(caller, id).await?;
         if target.status() == Status::Closed {
@@ -99,6 +102,7 @@ impl AccountService {
             updated: now,
         };
         let (caller_sid, job_key) = (caller.account.sid.clone(), key.clone());
+        let origin = origin.clone();
         let written = self
             .written(Box::new(move |tx| {
                 let target = target_now(tx, &caller_sid, job_key.account.as_str())?;
@@ -113,6 +117,7 @@ impl AccountService {
                     .into());
                 }
                 tx.insert_key(&job_key)?;
+                audit::key_created(tx, &target, &job_key, &origin)?;
                 Ok(Written::Key(job_key.clone()))
             }))
             .await?;
@@ -184,6 +189,7 @@ impl AccountService {
         id: &str,
         key_sid: &str,
         friendly_name: Option<String>,
+        origin: &Origin,
     ) -> Result<ApiKey, DomainError> {
         let target = self.key_owner(caller, id).await?;
         let (owner, sid) = (target.sid.clone(), key_sid.to_owned());
@@ -194,6 +200,7 @@ impl AccountService {
             return Ok(key);
         };
         let caller_sid = caller.account.sid.clone();
+        let origin = origin.clone();
         let written = self
             .written(Box::new(move |tx| {
                 let target = target_now(tx, &caller_sid, target.sid.as_str())?;
@@ -204,9 +211,10 @@ impl AccountService {
                 let renamed = ApiKey {
                     friendly_name: Some(name.clone()),
                     updated: UnixTime::now(),
-                    ..key
+                    ..key.clone()
                 };
                 tx.update_key(&renamed)?;
+                audit::key_renamed(tx, &target, &key, &renamed, &origin)?;
                 Ok(Written::Key(renamed))
             }))
             .await?;
@@ -224,14 +232,17 @@ impl AccountService {
         caller: &Caller,
         id: &str,
         key_sid: &str,
+        origin: &Origin,
     ) -> Result<(), DomainError> {
         let target = self.key_owner(caller, id).await?;
         let caller_sid = caller.account.sid.clone();
         let key_sid = key_sid.to_owned();
+        let origin = origin.clone();
         self.written(Box::new(move |tx| {
             let target = target_now(tx, &caller_sid, target.sid.as_str())?;
             let key = key_of(&*tx, &target.sid, &key_sid)?;
             tx.delete_key(&key.sid)?;
+            audit::key_deleted(tx, &target, &key, &origin, UnixTime::now())?;
             Ok(Written::Done)
         }))
         .await

@@ -5,10 +5,11 @@ use std::sync::{Arc, Mutex};
 
 use super::keys::require_own_secret;
 use super::rules::{require_active, reread};
-use super::{AccountService, Caller, DomainError, Written};
+use super::{audit, AccountService, Caller, DomainError, Written};
 use crate::domain::account::{Account, AccountSid, SecondaryToken, UnixTime};
 use crate::domain::credentials::Credentials;
 use crate::domain::error::Invalid;
+use crate::domain::event::{EventType, Origin};
 use crate::domain::store::{AccountKey, AccountWrite};
 
 /// A secondary token just made: the account it belongs to, the token, and when it was made.
@@ -38,21 +39,28 @@ fn own_account(tx: &mut dyn AccountWrite, sid: &AccountSid) -> Result<Account, D
 impl AccountService {
     /// Makes a new secondary token, replacing (and so revoking) any earlier one. The account
     /// as shown does not change, so neither does its `date_updated`.
-    pub async fn create_secondary(&self, caller: &Caller) -> Result<IssuedSecondary, DomainError> {
+    pub async fn create_secondary(
+        &self,
+        caller: &Caller,
+        origin: &Origin,
+    ) -> Result<IssuedSecondary, DomainError> {
         require_own_secret(caller)?;
         let sid = caller.account.sid.clone();
         let secondary = SecondaryToken {
             salt: Credentials::new_token_salt(),
             created: UnixTime::now(),
         };
-        let job_secondary = secondary.clone();
+        let (job_secondary, origin) = (secondary.clone(), origin.clone());
         let account = self
             .write(move |tx| {
                 let current = own_account(tx, &sid)?;
-                tx.update(&Account {
+                let updated = Account {
                     secondary: Some(job_secondary.clone()),
                     ..current
-                })?;
+                };
+                tx.update(&updated)?;
+                let kind = EventType::SecondaryTokenCreated;
+                audit::auth_token(tx, &updated, kind, &origin, job_secondary.created)?;
                 reread(&*tx, &sid)
             })
             .await?;
@@ -67,18 +75,25 @@ impl AccountService {
         })
     }
 
-    pub async fn delete_secondary(&self, caller: &Caller) -> Result<(), DomainError> {
+    pub async fn delete_secondary(
+        &self,
+        caller: &Caller,
+        origin: &Origin,
+    ) -> Result<(), DomainError> {
         require_own_secret(caller)?;
-        let sid = caller.account.sid.clone();
+        let (sid, origin) = (caller.account.sid.clone(), origin.clone());
         self.written(Box::new(move |tx| {
             let current = own_account(tx, &sid)?;
             if current.secondary.is_none() {
                 return Err(DomainError::NotFound);
             }
-            tx.update(&Account {
+            let updated = Account {
                 secondary: None,
                 ..current
-            })?;
+            };
+            tx.update(&updated)?;
+            let kind = EventType::SecondaryTokenDeleted;
+            audit::auth_token(tx, &updated, kind, &origin, UnixTime::now())?;
             Ok(Written::Done)
         }))
         .await
@@ -87,9 +102,13 @@ impl AccountService {
 
     /// The secondary token becomes the AuthToken: the old one stops working with this commit,
     /// and no secondary remains.
-    pub async fn promote_secondary(&self, caller: &Caller) -> Result<Promoted, DomainError> {
+    pub async fn promote_secondary(
+        &self,
+        caller: &Caller,
+        origin: &Origin,
+    ) -> Result<Promoted, DomainError> {
         require_own_secret(caller)?;
-        let sid = caller.account.sid.clone();
+        let (sid, origin) = (caller.account.sid.clone(), origin.clone());
         let credentials = Arc::clone(&self.credentials);
         // When the promoted token was made, as the run that committed found it.
         let made = Arc::new(Mutex::new(None));
@@ -108,12 +127,15 @@ impl AccountService {
                     .into());
                 };
                 *job_made.lock().unwrap_or_else(|e| e.into_inner()) = Some(secondary.created);
-                tx.update(&Account {
+                let updated = Account {
                     token_salt,
                     secondary: None,
                     updated: UnixTime::now(),
                     ..current
-                })?;
+                };
+                tx.update(&updated)?;
+                let kind = EventType::AuthTokenPromoted;
+                audit::auth_token(tx, &updated, kind, &origin, updated.updated)?;
                 reread(&*tx, &sid)
             })
             .await?;

@@ -490,12 +490,17 @@ impl AccountWrite for Session<'_> {
         Ok(!rows.is_empty())
     }
 
-    fn delete_keys_in_subtree(&mut self, sid: &AccountSid) -> Result<(), StoreError> {
-        self.execute(
+    fn delete_keys_in_subtree(&mut self, sid: &AccountSid) -> Result<Vec<ApiKey>, StoreError> {
+        let rows = self.query(
             "DELETE FROM api_keys WHERE account_sid IN (
-                 SELECT sid FROM accounts WHERE sid = $1 OR root_sid = $1 OR branch_sid = $1)",
+                 SELECT sid FROM accounts WHERE sid = $1 OR root_sid = $1 OR branch_sid = $1)
+             RETURNING sid, account_sid, friendly_name, secret_hash, date_created, date_updated,
+                 seq",
             &[&sid.as_str()],
-        )
+        )?;
+        rows.iter()
+            .map(|row| key_from_row(row).map(|listed| listed.key))
+            .collect()
     }
 
     fn prune_events(&mut self, before: UnixTime) -> Result<u64, StoreError> {
