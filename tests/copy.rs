@@ -205,8 +205,9 @@ fn an_installation_copied_to_postgres_and_back_answers_the_same() {
     assert_eq!(said.lines().count(), 1, "{said}");
     assert!(
         said.contains(&format!(
-            "copied {} accounts and 1 API key ",
-            expected.len()
+            "copied {} accounts, 1 API key and {} audit events ",
+            expected.len(),
+            trail.len()
         )),
         "{said}"
     );
