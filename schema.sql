@@ -65,6 +65,27 @@ CREATE TABLE installation (
 -- Nothing: on PostgreSQL this version adds the failed-authentication counters that nodes
 -- share. One process serves a SQLite file, so it keeps those counts in memory.
 
+-- version 6
+-- AuthToken rotation: the salt of an account's second AuthToken (derived from it and the key
+-- file, like the first) and when that token was made; both NULL when there is none.
+ALTER TABLE accounts ADD COLUMN secondary_salt TEXT;
+ALTER TABLE accounts ADD COLUMN secondary_created INTEGER;
+-- API keys. Only a keyed hash of each secret is kept (HMAC under the key file), never the
+-- secret. `seq` orders the keys made within one second, as it does accounts.
+CREATE TABLE api_keys (
+    sid           TEXT PRIMARY KEY NOT NULL,
+    account_sid   TEXT NOT NULL,
+    -- NULL when none was given.
+    friendly_name TEXT,
+    secret_hash   TEXT NOT NULL,
+    -- Unix seconds, UTC.
+    date_created  INTEGER NOT NULL,
+    date_updated  INTEGER NOT NULL,
+    seq           INTEGER NOT NULL UNIQUE
+);
+-- An account's keys, listed and counted in creation order.
+CREATE INDEX api_keys_by_account ON api_keys (account_sid, date_created, seq);
+
 -- version 7
 -- The audit trail: one row per change, written in the change's own transaction, never
 -- updated. `root_sid` and `branch_sid` are those of the account the event is about, so that

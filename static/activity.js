@@ -15,12 +15,24 @@ const WORDS = {
   'account.closed': 'Closed',
   'account.password-reset': 'Password reset by the operator',
   'events.pruned': 'Old events deleted by the operator',
+  'auth-token.secondary-created': 'Secondary AuthToken created',
+  'auth-token.secondary-deleted': 'Secondary AuthToken deleted',
+  'auth-token.promoted': 'Secondary AuthToken promoted',
+  'api-key.created': 'API key created',
+  'api-key.updated': 'API key renamed',
+  'api-key.deleted': 'API key deleted',
 };
 
 const SOURCES = { api: 'API', console: 'Console', cli: 'Command line' };
 
-/** "name: Old → New" for each changed field an update names. */
-function changes(data) {
+/** "name: Old → New" for each changed field an update names; for a key, which key. */
+function changes(event) {
+  const data = event.event_data;
+  if (event.resource_type === 'api-key') {
+    const name = data?.friendly_name;
+    const key = typeof name === 'string' ? `${name} (${event.resource_sid})` : event.resource_sid;
+    return typeof name === 'object' && name ? `${key}: ${name.old} → ${name.new}` : key;
+  }
   return Object.entries(data ?? {})
     .filter(([, value]) => value && typeof value === 'object' && 'new' in value)
     .map(([field, value]) => `${field.replace(/_/g, ' ')}: ${value.old ?? ''} → ${value.new}`)
@@ -38,6 +50,8 @@ export function startActivity(session) {
   view.hidden = false;
 
   function learn(event) {
+    // A key's events name the key, not its account.
+    if (event.resource_type !== 'account') return;
     const name = event.event_data?.friendly_name;
     const known = typeof name === 'string' ? name : name?.new;
     // Newest first: the first name seen is the latest.
@@ -51,6 +65,7 @@ export function startActivity(session) {
   function who(event) {
     if (event.actor_type === 'system') return 'The operator';
     if (event.actor_sid === session.me.sid) return 'You';
+    if (event.actor_type === 'api-key') return `API key ${event.actor_sid}`;
     return nameOf(event.actor_sid);
   }
 
@@ -59,7 +74,7 @@ export function startActivity(session) {
     tr.dataset.sid = event.sid;
     const what = el('td');
     what.append(el('span', WORDS[event.event_type] ?? event.event_type, 'name'));
-    const detail = changes(event.event_data);
+    const detail = changes(event);
     if (detail) what.append(el('span', detail, 'sub'));
     tr.append(
       el('td', new Date(event.event_date).toLocaleString()),

@@ -83,6 +83,40 @@ export class Client {
     return this.#request('GET', `${ROOT}${uri}`);
   }
 
+  /** An account has at most 100 keys: one page holds them all. */
+  keys(sid) {
+    return this.#request('GET', `${BASE}/Accounts/${encodeURIComponent(sid)}/Keys.json?PageSize=100`);
+  }
+
+  createKey(sid, fields) {
+    return this.#request('POST', `${BASE}/Accounts/${encodeURIComponent(sid)}/Keys.json`, fields);
+  }
+
+  renameKey(sid, key, fields) {
+    return this.#request('POST', `${BASE}/Accounts/${encodeURIComponent(sid)}/Keys/${encodeURIComponent(key)}.json`, fields);
+  }
+
+  deleteKey(sid, key) {
+    return this.#request('DELETE', `${BASE}/Accounts/${encodeURIComponent(sid)}/Keys/${encodeURIComponent(key)}.json`);
+  }
+
+  createSecondary() {
+    return this.#request('POST', `${ROOT}/v1/AuthTokens/Secondary`, {});
+  }
+
+  deleteSecondary() {
+    return this.#request('DELETE', `${ROOT}/v1/AuthTokens/Secondary`);
+  }
+
+  promoteSecondary() {
+    return this.#request('POST', `${ROOT}/v1/AuthTokens/Promote`, {});
+  }
+
+  /** A promotion retires the old AuthToken: a session signed in with it goes on with the new one. */
+  replaceSecret(old, next) {
+    if (this.#secret === old) this.#secret = next;
+  }
+
   /** The first page of the audit events the caller may see, newest first. */
   events(pageSize) {
     return this.#request('GET', `${ROOT}/v1/Events?PageSize=${pageSize}`);

@@ -5,6 +5,7 @@ import { $, busy, clearErrors, fieldError, notify } from './ui.js';
 import { passwordRules } from './password.js';
 import { changeOwnPassword, initAccount, renderAccount } from './account.js';
 import { startSubAccounts } from './subaccounts.js';
+import { initRotation, startKeys } from './keys.js';
 import { startActivity } from './activity.js';
 
 /** Who is signed in: the API client (holding the credentials) and the account as last seen. */
@@ -70,8 +71,9 @@ function enterConsole() {
   show('console-view');
   showWho();
   renderAccount(session.me);
+  const keys = startKeys(session);
   if (session.me.role === 'Administrator') {
-    startSubAccounts(session);
+    startSubAccounts(session, keys);
   } else {
     // Nothing to hide behind a flag: the controls leave the page.
     $('#accounts-view').remove();
@@ -81,6 +83,7 @@ function enterConsole() {
 }
 
 initAccount(session, showWho);
+initRotation(session);
 $('#sign-in-form').addEventListener('submit', signIn);
 $('#first-password-form').addEventListener('submit', setFirstPassword);
 // Signing out forgets everything by forgetting the page: the credentials were only in its memory.

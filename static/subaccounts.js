@@ -1,5 +1,6 @@
 // The Administrator's part: every account below it, paged and filtered by the API; a
-// sub-account's own sub-accounts; create, rename, role, suspend, reactivate and close.
+// sub-account's own sub-accounts; create, rename, role, suspend, reactivate and close; the way
+// to a sub-account's API keys.
 
 import { $, $$, el, busy, clearErrors, fieldError, notify, announce, when } from './ui.js';
 import { passwordRules } from './password.js';
@@ -9,7 +10,8 @@ const PAGE_SIZE = 20;
 /** The largest page the API gives, used to gather one account's direct sub-accounts. */
 const WALK_PAGE_SIZE = 1000;
 
-export function startSubAccounts(session) {
+/** `keys` shows the API keys of an account (see keys.js). */
+export function startSubAccounts(session, keys) {
   const { client } = session;
   const view = $('#accounts-view');
   const filterForm = $('#filter-form');
@@ -217,6 +219,14 @@ export function startSubAccounts(session) {
     $('#suspend-button').hidden = account.status === 'suspended';
     $('#reactivate-button').hidden = account.status !== 'suspended';
   }
+
+  $('#manage-keys').addEventListener('click', () => {
+    const account = managed;
+    // Focus goes to the keys, not back to the row the dialog came from.
+    managed = null;
+    dialog.close();
+    keys.showKeysOf(account);
+  });
 
   function openManage(account) {
     for (const form of $$('form', dialog)) clearErrors(form);

@@ -14,7 +14,7 @@ use std::path::{Path, PathBuf};
 use std::process::Output;
 
 use helpers::cluster::Cluster;
-use helpers::{spawn_app, spawn_app_with, Member, TestApp};
+use helpers::{spawn_app, spawn_app_with, Auth, Member, TestApp};
 
 /// API-only accounts below the administrator; enough for many pages and one copy statement.
 const API_ONLY: usize = 2500;
@@ -33,6 +33,9 @@ fn text(bytes: &[u8]) -> String {
 struct Original {
     app: TestApp,
     members: Vec<Member>,
+    /// An API key's Sid and secret, and an account Sid with its secondary token.
+    key: (String, String),
+    secondary: (String, String),
 }
 
 fn build_original() -> Original {
@@ -68,7 +71,35 @@ fn build_original() -> Original {
         let reply = app.post(&path, &admin, &[("Status", status)]);
         assert_eq!(reply.status, 200, "{}", reply.body);
     }
-    Original { app, members }
+    let key = app.post(
+        &format!("/Accounts/{}/Keys.json", members[2].sid),
+        &admin,
+        &[("FriendlyName", "copied key")],
+    );
+    assert_eq!(key.status, 201, "{}", key.body);
+    let key = (
+        key.json()["sid"].as_str().unwrap().to_owned(),
+        key.json()["secret"].as_str().unwrap().to_owned(),
+    );
+    let secondary = app.post(
+        "/restcomm/v1/AuthTokens/Secondary",
+        &members[3].token_auth(),
+        &[],
+    );
+    assert_eq!(secondary.status, 201, "{}", secondary.body);
+    let secondary = (
+        members[3].sid.clone(),
+        secondary.json()["secondary_auth_token"]
+            .as_str()
+            .unwrap()
+            .to_owned(),
+    );
+    Original {
+        app,
+        members,
+        key,
+        secondary,
+    }
 }
 
 /// Every account the administrator lists, a hundred to a page.
@@ -104,6 +135,21 @@ fn secrets_work(app: &TestApp, original: &Original) {
         );
         assert_eq!(by_password.status, before.status, "{}", by_password.body);
     }
+    let (key, secret) = &original.key;
+    let account = &original.members[2].sid;
+    let as_key = Auth::basic(key, secret);
+    let fetched = app.get(&format!("/Accounts/{account}.json"), &as_key);
+    assert_eq!(
+        fetched.status, 200,
+        "the key works on the copy: {}",
+        fetched.body
+    );
+    let listed = app.get(&format!("/Accounts/{account}/Keys.json"), &app.admin_auth());
+    assert_eq!(listed.json()["keys"][0]["sid"], key.as_str());
+    assert!(!listed.body.contains(secret.as_str()));
+    let (sid, token) = &original.secondary;
+    let by_secondary = app.get(&format!("/Accounts/{sid}.json"), &Auth::basic(sid, token));
+    assert_eq!(by_secondary.status, 200, "{}", by_secondary.body);
 }
 
 /// A new account lists after every copied one.
@@ -158,7 +204,11 @@ fn an_installation_copied_to_postgres_and_back_answers_the_same() {
     let said = text(&out.stdout);
     assert_eq!(said.lines().count(), 1, "{said}");
     assert!(
-        said.contains(&format!("copied {} accounts", expected.len())),
+        said.contains(&format!(
+            "copied {} accounts, 1 API key and {} audit events ",
+            expected.len(),
+            trail.len()
+        )),
         "{said}"
     );
     assert!(!said.contains("not-shown-pw") && !text(&out.stderr).contains("not-shown-pw"));

@@ -60,6 +60,7 @@ fn migrations_build_the_schema_once() {
         tables,
         [
             "accounts",
+            "api_keys",
             "events",
             "failed_logins",
             "installation",
@@ -80,6 +81,9 @@ fn migrations_build_the_schema_once() {
             "accounts_email_key btree (email)",
             "accounts_pkey btree (sid)",
             "accounts_suspended btree (sid, status) WHERE (status = 'suspended'::text)",
+            "api_keys_by_account btree (account_sid, date_created, seq)",
+            "api_keys_pkey btree (sid)",
+            "api_keys_seq_key btree (seq)",
             "events_by_account btree (account_sid, event_date, seq)",
             "events_by_branch btree (branch_sid, event_date, seq)",
             "events_by_date btree (event_date)",
@@ -340,6 +344,9 @@ fn masked(body: &str) -> Value {
                             | "first_page_uri"
                             | "subresource_uris"
                             | "page_token"
+                            | "secret"
+                            | "secondary_auth_token"
+                            | "account_sid"
                     );
                     if varies && !value.is_null() {
                         *value = Value::String("*".into());
@@ -408,6 +415,27 @@ fn exercise(app: &TestApp) -> Vec<(u16, Value)> {
             record(app.get(next, &admin));
         }
     }
+    let keys = format!("/Accounts/{}/Keys.json", sids[0]);
+    let mut made = Vec::new();
+    for name in ["one", "two", "three"] {
+        let reply = record(app.post(&keys, &admin, &[("FriendlyName", name)]));
+        made.push(reply.json()["sid"].as_str().unwrap_or_default().to_owned());
+    }
+    let first = record(app.get(&format!("{keys}?PageSize=2"), &admin));
+    if let Some(next) = first.json()["next_page_uri"].as_str() {
+        record(app.get(&format!("/restcomm{next}"), &admin));
+    }
+    let key = format!("/Accounts/{}/Keys/{}.json", sids[0], made[1]);
+    record(app.post(&key, &admin, &[("FriendlyName", "renamed")]));
+    record(app.get(&key, &admin));
+    record(app.request("DELETE", &key, &admin, &[], None));
+    record(app.get(&key, &admin));
+    record(app.get(&keys, &admin));
+    let secondary = "/restcomm/v1/AuthTokens/Secondary";
+    record(app.post(secondary, &admin, &[]));
+    record(app.request("DELETE", secondary, &admin, &[], None));
+    record(app.request("DELETE", secondary, &admin, &[], None));
+    record(app.post("/restcomm/v1/AuthTokens/Promote", &admin, &[]));
     answers
 }
 
@@ -550,6 +578,87 @@ fn events_written_on_one_node_are_listed_on_the_other() {
         .find_map(|line| line.strip_prefix("switchboard_database_size_bytes "))
         .unwrap();
     assert!(size.parse::<f64>().unwrap() > 0.0, "{metrics}");
+}
+
+#[test]
+fn a_deleted_key_and_a_retired_token_stop_working_on_every_node_at_once() {
+    let cluster = shared_cluster();
+    let url = database_url(&cluster, "two_nodes_keys");
+    let a = spawn_app_with(on_postgres(&url));
+    let b = another_node(&a, &url);
+    let sid = a.admin.sid.clone();
+    let me = format!("/Accounts/{sid}.json");
+    let made = a.post(&format!("/Accounts/{sid}/Keys.json"), &a.admin_auth(), &[]);
+    assert_eq!(made.status, 201, "{}", made.body);
+    let key = made.json()["sid"].as_str().unwrap().to_owned();
+    let as_key = Auth::basic(&key, made.json()["secret"].as_str().unwrap());
+    assert_eq!(
+        b.get(&me, &as_key).status,
+        200,
+        "a new key works on B at once"
+    );
+
+    // Suspension on A refuses the key on B, and reactivation lets it in again.
+    let child = a.create_member(&a.admin_auth(), "keyed@example.com", &[]);
+    let child_key = a.post(
+        &format!("/Accounts/{}/Keys.json", child.sid),
+        &a.admin_auth(),
+        &[],
+    );
+    let child_auth = Auth::basic(
+        child_key.json()["sid"].as_str().unwrap(),
+        child_key.json()["secret"].as_str().unwrap(),
+    );
+    let child_path = format!("/Accounts/{}.json", child.sid);
+    assert_eq!(b.get(&child_path, &child_auth).status, 200);
+    let suspended = a.post(&child_path, &a.admin_auth(), &[("Status", "suspended")]);
+    assert_eq!(suspended.status, 200, "{}", suspended.body);
+    b.get(&child_path, &child_auth).assert_error(403, 20005);
+
+    let deleted = a.request(
+        "DELETE",
+        &format!("/Accounts/{sid}/Keys/{key}.json"),
+        &a.admin_auth(),
+        &[],
+        None,
+    );
+    assert_eq!(deleted.status, 204, "{}", deleted.body);
+    b.get(&me, &as_key).assert_error(401, 20003);
+
+    let old = a.admin_auth();
+    let secondary = a.post("/restcomm/v1/AuthTokens/Secondary", &old, &[]);
+    assert_eq!(secondary.status, 201, "{}", secondary.body);
+    let second = secondary.json()["secondary_auth_token"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    assert_eq!(b.get(&me, &Auth::basic(&sid, &second)).status, 200);
+    let promoted = a.post("/restcomm/v1/AuthTokens/Promote", &old, &[]);
+    assert_eq!(promoted.status, 200, "{}", promoted.body);
+    b.get(&me, &old).assert_error(401, 20003);
+    assert_eq!(b.get(&me, &Auth::basic(&sid, &second)).status, 200);
+    let listed = b.get("/Accounts.json", &Auth::basic(&sid, &second));
+    assert_eq!(listed.json()["accounts"][0]["auth_token"], second.as_str());
+
+    let third = a.post(
+        "/restcomm/v1/AuthTokens/Secondary",
+        &Auth::basic(&sid, &second),
+        &[],
+    );
+    let third = third.json()["secondary_auth_token"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let gone = a.request(
+        "DELETE",
+        "/restcomm/v1/AuthTokens/Secondary",
+        &Auth::basic(&sid, &second),
+        &[],
+        None,
+    );
+    assert_eq!(gone.status, 204, "{}", gone.body);
+    b.get(&me, &Auth::basic(&sid, &third))
+        .assert_error(401, 20003);
 }
 
 #[test]
@@ -1072,4 +1181,91 @@ fn the_window_is_timed_by_the_database_and_expired_rows_go() {
     std::thread::sleep(Duration::from_millis(2200));
     admin_from(&b, attacker, &wrong).assert_error(401, 20003);
     throttled_for(&admin_from(&a, attacker, &wrong));
+}
+
+/// Key writes for one account lock that account while they count its keys, so creates racing
+/// on two nodes never take it past the limit of 100.
+#[test]
+fn keys_created_at_once_on_two_nodes_never_pass_the_limit() {
+    let cluster = shared_cluster();
+    let url = database_url(&cluster, "key_limit_race");
+    let a = Arc::new(spawn_app_with(on_postgres(&url)));
+    let b = Arc::new(another_node(&a, &url));
+    let keys = format!("/Accounts/{}/Keys.json", a.admin.sid);
+    for _ in 0..90 {
+        assert_eq!(a.post(&keys, &a.admin_auth(), &[]).status, 201);
+    }
+    let start = Arc::new(Barrier::new(8));
+    let creators: Vec<_> = (0..8)
+        .map(|creator| {
+            let node = Arc::clone(if creator % 2 == 0 { &a } else { &b });
+            let (keys, start) = (keys.clone(), Arc::clone(&start));
+            thread::spawn(move || {
+                start.wait();
+                (0..4)
+                    .map(|_| node.post(&keys, &node.admin_auth(), &[]).status)
+                    .collect::<Vec<u16>>()
+            })
+        })
+        .collect();
+    let answers: Vec<u16> = creators
+        .into_iter()
+        .flat_map(|creator| creator.join().unwrap())
+        .collect();
+    assert!(answers.iter().all(|status| matches!(status, 201 | 400)));
+    assert_eq!(answers.iter().filter(|&&status| status == 201).count(), 10);
+    let held = query_i64(&url, "SELECT count(*) FROM api_keys");
+    assert_eq!(held, 100);
+    let page = b.get(&format!("{keys}?PageSize=1000"), &b.admin_auth());
+    assert_eq!(page.json()["keys"].as_array().unwrap().len(), 100);
+}
+
+/// A secondary token made on one node while the account is renamed on both: the token write
+/// reads the account for update, so it never puts back a name read before a rename.
+#[test]
+fn a_secondary_token_and_renames_at_once_all_hold() {
+    let cluster = shared_cluster();
+    let url = database_url(&cluster, "token_rename_race");
+    let a = Arc::new(spawn_app_with(on_postgres(&url)));
+    let b = Arc::new(another_node(&a, &url));
+    let sid = a.admin.sid.clone();
+    let me = format!("/Accounts/{sid}.json");
+    for round in 0..RACES {
+        let start = Arc::new(Barrier::new(5));
+        let token = {
+            let (a, start) = (Arc::clone(&a), Arc::clone(&start));
+            thread::spawn(move || {
+                start.wait();
+                a.post("/restcomm/v1/AuthTokens/Secondary", &a.admin_auth(), &[])
+            })
+        };
+        let renamers: Vec<_> = (0..4)
+            .map(|renamer| {
+                let node = Arc::clone(if renamer % 2 == 0 { &b } else { &a });
+                let (me, start) = (me.clone(), Arc::clone(&start));
+                thread::spawn(move || {
+                    let name = format!("Renamed {round}-{renamer}");
+                    start.wait();
+                    node.post(&me, &node.admin_auth(), &[("FriendlyName", name.as_str())])
+                        .status
+                })
+            })
+            .collect();
+        let token = token.join().unwrap();
+        assert_eq!(token.status, 201, "round {round}: {}", token.body);
+        for renamer in renamers {
+            assert_eq!(renamer.join().unwrap(), 200, "round {round}");
+        }
+        let secondary = token.json()["secondary_auth_token"]
+            .as_str()
+            .unwrap()
+            .to_owned();
+        let seen = b.get(&me, &Auth::basic(&sid, &secondary));
+        assert_eq!(seen.status, 200, "round {round}: the token was kept");
+        let name = seen.json()["friendly_name"].as_str().unwrap().to_owned();
+        assert!(
+            name.starts_with(&format!("Renamed {round}-")),
+            "round {round}: a rename was undone, the name is {name}"
+        );
+    }
 }

@@ -269,8 +269,26 @@ pub struct Account {
     pub password_hash: Option<String>,
     /// Random per password change, so that the token changes even when the password does not.
     pub token_salt: String,
+    /// The second AuthToken of a rotation, while there is one.
+    pub secondary: Option<SecondaryToken>,
     pub created: UnixTime,
     pub updated: UnixTime,
+}
+
+/// A second AuthToken, good beside the first until it is promoted or deleted. Like the first,
+/// it is derived from a random salt and the key file; its `Debug` shows no salt.
+#[derive(Clone, PartialEq, Eq)]
+pub struct SecondaryToken {
+    pub salt: String,
+    pub created: UnixTime,
+}
+
+impl fmt::Debug for SecondaryToken {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("SecondaryToken")
+            .field("created", &self.created)
+            .finish_non_exhaustive()
+    }
 }
 
 impl fmt::Debug for Account {
@@ -284,6 +302,7 @@ impl fmt::Debug for Account {
             .field("own_status", &self.own_status)
             .field("ancestor_suspended", &self.ancestor_suspended)
             .field("has_password", &self.password_hash.is_some())
+            .field("secondary", &self.secondary)
             .field("created", &self.created)
             .field("updated", &self.updated)
             .finish_non_exhaustive()
@@ -304,6 +323,7 @@ impl Account {
             ancestor_suspended: false,
             password_hash,
             token_salt: hex::encode(super::random_bytes::<16>()),
+            secondary: None,
             created: UnixTime(0),
             updated: UnixTime(0),
         }
@@ -459,6 +479,7 @@ mod tests {
             ancestor_suspended: true,
             password_hash: None,
             token_salt: String::new(),
+            secondary: None,
             created: UnixTime(0),
             updated: UnixTime(0),
         };

@@ -11,6 +11,7 @@ use unicode_normalization::{is_nfkc_quick, IsNormalized, UnicodeNormalization};
 
 use super::account::{Account, AccountSid, Email, FriendlyName};
 use super::error::Invalid;
+use super::keys::{ApiKey, KeySid};
 
 type HmacSha256 = Hmac<Sha256>;
 
@@ -332,12 +333,61 @@ impl Credentials {
         constant_time_eq(self.token(account).as_bytes(), secret.as_bytes())
     }
 
-    /// Whether `secret` is one of the account's secrets that cost no bcrypt to test (today the
-    /// AuthToken; secondary tokens and API keys belong here too). These are long and random, so
-    /// guessing them is no threat worth throttling, and they are tested even from a throttled
-    /// address: nobody can lock a program out by failing from its address.
+    /// `hex(HMAC(K, "secondary/v1" | Sid | salt))[..32]`: like the AuthToken, made of a random
+    /// salt the database keeps and the key file it does not.
+    pub fn secondary_token(&self, account: &Account) -> Option<String> {
+        let secondary = account.secondary.as_ref()?;
+        Some(hex::encode(self.secondary_bytes(account, &secondary.salt)))
+    }
+
+    fn secondary_bytes(&self, account: &Account, salt: &str) -> [u8; 16] {
+        let mac = self.key.mac(&[
+            b"secondary/v1",
+            account.sid.as_str().as_bytes(),
+            salt.as_bytes(),
+        ]);
+        first_16(&mac)
+    }
+
+    /// The token salt that makes the secondary token the AuthToken: a fresh salt with the
+    /// secondary sealed to it, as [`Credentials::salt_keeping_token`] seals a token, so the
+    /// promoted token survives a new hash of the password as any other does. `None` when
+    /// there is no secondary token.
+    pub fn salt_promoting_secondary(&self, account: &Account) -> Option<String> {
+        let secondary = account.secondary.as_ref()?;
+        let token = self.secondary_bytes(account, &secondary.salt);
+        let salt = Self::new_token_salt();
+        let pad = self.seal_pad(account, &salt);
+        let sealed: [u8; 16] = std::array::from_fn(|i| token[i] ^ pad[i]);
+        Some(format!("{salt}.{}", hex::encode(sealed)))
+    }
+
+    /// The only form of a key's secret that is stored: `hex(HMAC(K, "apikey/v1" | key Sid |
+    /// secret))`. One HMAC to check, and nothing to learn from the database alone.
+    pub fn key_secret_hash(&self, sid: &KeySid, secret: &str) -> String {
+        hex::encode(
+            self.key
+                .mac(&[b"apikey/v1", sid.as_str().as_bytes(), secret.as_bytes()]),
+        )
+    }
+
+    pub fn key_matches(&self, key: &ApiKey, secret: &str) -> bool {
+        let presented = self.key_secret_hash(&key.sid, secret);
+        constant_time_eq(presented.as_bytes(), key.secret_hash.as_bytes())
+    }
+
+    /// Whether `secret` is one of the account's secrets that cost no bcrypt to test: the
+    /// AuthToken, or the secondary token while there is one (API keys are tested by
+    /// [`Credentials::key_matches`]). These are long and random, so guessing them is no threat
+    /// worth throttling, and they are tested even from a throttled address: nobody can lock a
+    /// program out by failing from its address. Both are always compared, so the time taken
+    /// does not tell which one matched.
     pub fn matches_cheaply(&self, account: &Account, secret: &str) -> bool {
-        self.token_matches(account, secret)
+        let primary = self.token_matches(account, secret);
+        let secondary = self
+            .secondary_token(account)
+            .is_some_and(|token| constant_time_eq(token.as_bytes(), secret.as_bytes()));
+        primary | secondary
     }
 
     /// Answers from the cache when this exact password was verified against the account's
@@ -628,6 +678,61 @@ mod tests {
             token,
             "a password set afresh changes it"
         );
+    }
+
+    #[test]
+    fn a_secondary_token_works_beside_the_first_and_survives_promotion() {
+        use crate::domain::account::{SecondaryToken, UnixTime};
+        let creds = Credentials::new(InstallationKey::generate(), 4);
+        let mut owner = account(Some("$2b$04$abc".into()));
+        let first = creds.token(&owner);
+        assert_eq!(creds.secondary_token(&owner), None);
+        assert_eq!(creds.salt_promoting_secondary(&owner), None);
+        owner.secondary = Some(SecondaryToken {
+            salt: Credentials::new_token_salt(),
+            created: UnixTime(1),
+        });
+        let second = creds.secondary_token(&owner).unwrap();
+        assert_eq!(second.len(), 32);
+        assert_ne!(second, first);
+        assert!(creds.matches_cheaply(&owner, &first));
+        assert!(creds.matches_cheaply(&owner, &second));
+        assert!(!creds.matches_cheaply(&owner, "0123456789abcdef0123456789abcdef"));
+        let other_key = Credentials::new(InstallationKey::generate(), 4);
+        assert_ne!(other_key.secondary_token(&owner).unwrap(), second);
+        owner.token_salt = creds.salt_promoting_secondary(&owner).unwrap();
+        owner.secondary = None;
+        assert_eq!(creds.token(&owner), second);
+        assert!(!creds.matches_cheaply(&owner, &first));
+        assert_ne!(
+            other_key.token(&owner),
+            second,
+            "the promoted token needs the key"
+        );
+        // A new hash of the same password keeps the promoted token.
+        owner.token_salt = creds.salt_keeping_token(&owner);
+        owner.password_hash = Some("$2b$05$def".into());
+        assert_eq!(creds.token(&owner), second);
+    }
+
+    #[test]
+    fn key_secrets_are_checked_against_a_keyed_hash() {
+        use crate::domain::account::UnixTime;
+        let creds = Credentials::new(InstallationKey::generate(), 4);
+        let sid = KeySid::random();
+        let key = ApiKey {
+            secret_hash: creds.key_secret_hash(&sid, "the secret"),
+            sid,
+            account: AccountSid::random(),
+            friendly_name: None,
+            created: UnixTime(0),
+            updated: UnixTime(0),
+        };
+        assert!(creds.key_matches(&key, "the secret"));
+        assert!(!creds.key_matches(&key, "the secreT"));
+        assert!(!key.secret_hash.contains("the secret"));
+        let other_key = Credentials::new(InstallationKey::generate(), 4);
+        assert!(!other_key.key_matches(&key, "the secret"));
     }
 
     #[test]

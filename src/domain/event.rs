@@ -9,6 +9,7 @@ use serde_json::{Map, Value};
 
 use super::account::{Account, AccountSid, UnixTime};
 use super::error::Invalid;
+use super::keys::KeySid;
 
 /// `AE` followed by 32 lowercase hex digits drawn from 128 random bits.
 #[derive(Clone, Debug, PartialEq, Eq, Hash)]
@@ -53,6 +54,12 @@ impl Sid {
 
 impl From<&AccountSid> for Sid {
     fn from(sid: &AccountSid) -> Sid {
+        Sid(sid.as_str().to_owned())
+    }
+}
+
+impl From<&KeySid> for Sid {
+    fn from(sid: &KeySid) -> Sid {
         Sid(sid.as_str().to_owned())
     }
 }
@@ -104,6 +111,12 @@ wire_enum!(
         AccountClosed => "account.closed",
         AccountPasswordReset => "account.password-reset",
         EventsPruned => "events.pruned",
+        SecondaryTokenCreated => "auth-token.secondary-created",
+        SecondaryTokenDeleted => "auth-token.secondary-deleted",
+        AuthTokenPromoted => "auth-token.promoted",
+        ApiKeyCreated => "api-key.created",
+        ApiKeyUpdated => "api-key.updated",
+        ApiKeyDeleted => "api-key.deleted",
     }
 );
 
@@ -119,6 +132,12 @@ impl EventType {
             EventType::AccountClosed => "Account closed",
             EventType::AccountPasswordReset => "Account password reset by the operator",
             EventType::EventsPruned => "Events pruned by the operator",
+            EventType::SecondaryTokenCreated => "Secondary AuthToken created",
+            EventType::SecondaryTokenDeleted => "Secondary AuthToken deleted",
+            EventType::AuthTokenPromoted => "Secondary AuthToken promoted to AuthToken",
+            EventType::ApiKeyCreated => "API key created",
+            EventType::ApiKeyUpdated => "API key updated",
+            EventType::ApiKeyDeleted => "API key deleted",
         }
     }
 }
@@ -238,6 +257,36 @@ impl Event {
             address: origin.address,
             data,
             date,
+        }
+    }
+
+    /// An event about the AuthTokens of `account`. They have no Sid of their own: the
+    /// account's stands for them, as in Twilio's AuthTokens resources.
+    pub fn about_auth_token(
+        account: &Account,
+        event_type: EventType,
+        origin: &Origin,
+        date: UnixTime,
+    ) -> Event {
+        Event {
+            resource_type: ResourceType::AuthToken,
+            ..Event::about_account(account, event_type, origin, Map::new(), date)
+        }
+    }
+
+    /// An event about the API key `key` of `owner`.
+    pub fn about_key(
+        owner: &Account,
+        key: &KeySid,
+        event_type: EventType,
+        origin: &Origin,
+        data: Map<String, Value>,
+        date: UnixTime,
+    ) -> Event {
+        Event {
+            resource_type: ResourceType::ApiKey,
+            resource_sid: Sid::from(key),
+            ..Event::about_account(owner, event_type, origin, data, date)
         }
     }
 

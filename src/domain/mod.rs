@@ -5,6 +5,7 @@ pub mod account;
 pub mod credentials;
 pub mod error;
 pub mod event;
+pub mod keys;
 pub mod paging;
 pub mod secret;
 pub mod service;

@@ -9,11 +9,12 @@ use std::sync::Arc;
 use super::account::{Account, AccountSid, Email, FriendlyName, Role, Status, UnixTime, MAX_LEVEL};
 use super::credentials::{Credentials, Password, PasswordCheck};
 use super::error::DomainError;
-use super::event::Origin;
+use super::event::{Actor, Origin, Sid};
+use super::keys::KeySid;
 use super::paging::{page_window, parse_page, parse_page_size, Direction, PageToken, PageWindow};
 use super::store::{
-    self, AccountKey, AccountRead, Cursor, DataVersion, ListQuery, Listed, Position, Scope, Store,
-    StoreError, WriteJob,
+    self, AccountKey, AccountRead, AccountWrite, Cursor, DataVersion, ListQuery, Listed, Position,
+    Scope, Store, StoreError, WriteJob, Written,
 };
 use super::throttle::{client_of, FailureCounts, FailureKey, NameKeys};
 
@@ -22,8 +23,13 @@ use crate::metrics::{metrics, Cache};
 
 mod audit;
 mod events;
+mod keys;
 mod recovery;
 mod rules;
+mod tokens;
+
+pub use keys::{KeyListForm, KeyListing};
+pub use tokens::{IssuedSecondary, Promoted};
 
 pub use events::{EventForm, EventListing};
 
@@ -112,6 +118,33 @@ impl FirstAdministrator {
     }
 }
 
+/// Which kind of secret a caller authenticated with.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Credential {
+    /// The account's own: its password, AuthToken or secondary token.
+    Own,
+    /// An API key, which acts as its account except for managing credentials.
+    Key(KeySid),
+}
+
+/// An authenticated caller: the account it acts as, and how it proved it.
+#[derive(Clone, Debug)]
+pub struct Caller {
+    pub account: Account,
+    pub credential: Credential,
+}
+
+impl Caller {
+    /// Who the audit events of this caller's changes name: the key when one was used, since
+    /// the key is what a leak would be traced to.
+    pub fn actor(&self) -> Actor {
+        match &self.credential {
+            Credential::Own => Actor::Account(self.account.sid.clone()),
+            Credential::Key(key) => Actor::ApiKey(Sid::from(key)),
+        }
+    }
+}
+
 pub struct AccountService {
     store: Arc<dyn Store>,
     credentials: Arc<Credentials>,
@@ -149,28 +182,29 @@ impl AccountService {
     /// test gets in from any address, so failing from a shared address (or a proxy) cannot
     /// lock a program out. Only what would be tested as a password is refused once the address
     /// or the user name is past its limit, before it is tested.
+    ///
+    /// A key's Sid as the user means its secret as the password: one HMAC, and never a bcrypt,
+    /// whether the key exists or not.
     pub async fn authenticate(
         &self,
         user: &str,
         secret: &str,
         from: IpAddr,
-    ) -> Result<Account, DomainError> {
+    ) -> Result<Caller, DomainError> {
+        if let Some(sid) = KeySid::parse(user) {
+            return self.authenticate_key(sid, secret, from).await;
+        }
         let found = match parse_account_key(user) {
             Some(key) => self.read(move |reader| Ok(reader.find(&key)?)).await?,
             None => None,
         };
         let found = match found {
             Some(account) if self.credentials.matches_cheaply(&account, secret) => {
-                return admit(account);
+                return admit(account, Credential::Own);
             }
             other => other,
         };
-        // The client and the name, in that order everywhere, so that a store locking both
-        // counters takes the locks in one order.
-        let counted = [
-            FailureKey::Client(client_of(from)),
-            FailureKey::Name(self.names.key(&counted_name(user))),
-        ];
+        let counted = self.counted(user, from);
         if let Some(retry_after_secs) = self.failures.retry_after(&counted).settle().await? {
             return Err(DomainError::Throttled { retry_after_secs });
         }
@@ -182,14 +216,57 @@ impl AccountService {
             }
         };
         match verified {
-            Some(account) => admit(account),
-            None => {
-                // A failure that could not be counted is not answered as a plain 401: the
-                // next guess would not be refused either.
-                self.failures.record(&counted).settle().await?;
-                Err(DomainError::Unauthenticated)
+            Some(account) => admit(account, Credential::Own),
+            None => self.refuse(&counted).await,
+        }
+    }
+
+    /// Read afresh on every request, so a deleted key (or one of a suspended account) stops
+    /// working at once, on every node.
+    async fn authenticate_key(
+        &self,
+        sid: KeySid,
+        secret: &str,
+        from: IpAddr,
+    ) -> Result<Caller, DomainError> {
+        let name = sid.as_str().to_owned();
+        let found = self
+            .read(move |reader| {
+                let Some(key) = reader.find_key(&sid)? else {
+                    return Ok(None);
+                };
+                let account = reader.find(&AccountKey::Sid(key.account.clone()))?;
+                Ok(account.map(|account| (key, account)))
+            })
+            .await?;
+        match found {
+            Some((key, account)) if self.credentials.key_matches(&key, secret) => {
+                admit(account, Credential::Key(key.sid))
+            }
+            _ => {
+                let counted = self.counted(&name, from);
+                match self.failures.retry_after(&counted).settle().await? {
+                    Some(retry_after_secs) => Err(DomainError::Throttled { retry_after_secs }),
+                    None => self.refuse(&counted).await,
+                }
             }
         }
+    }
+
+    /// The client and the name, in that order everywhere, so that a store locking both
+    /// counters takes the locks in one order.
+    fn counted(&self, user: &str, from: IpAddr) -> [FailureKey; 2] {
+        [
+            FailureKey::Client(client_of(from)),
+            FailureKey::Name(self.names.key(&counted_name(user))),
+        ]
+    }
+
+    /// A failure that could not be counted is not answered as a plain 401: the next guess
+    /// would not be refused either.
+    async fn refuse<T>(&self, counted: &[FailureKey]) -> Result<T, DomainError> {
+        self.failures.record(counted).settle().await?;
+        Err(DomainError::Unauthenticated)
     }
 
     /// Credentials that could not even be read count as a failed attempt from that address.
@@ -275,7 +352,7 @@ impl AccountService {
     ) -> Result<Account, DomainError> {
         let credentials = Arc::clone(&self.credentials);
         let (sid, old_hash) = (verified.sid.clone(), verified.password_hash.clone());
-        self.write(Box::new(move |tx| {
+        self.write(move |tx| {
             let current = tx
                 .find_for_update(&AccountKey::Sid(sid.clone()))?
                 .ok_or(DomainError::NotFound)?;
@@ -289,7 +366,7 @@ impl AccountService {
             };
             tx.update(&updated)?;
             reread(&*tx, &sid)
-        }))
+        })
         .await
     }
 
@@ -313,12 +390,16 @@ impl AccountService {
 
     pub async fn update(
         &self,
-        caller: &Account,
+        caller: &Caller,
         id: &str,
         form: UpdateForm,
         origin: &Origin,
     ) -> Result<Account, DomainError> {
-        let target = self.fetch(caller, id).await?;
+        let target = self.fetch(&caller.account, id).await?;
+        if form.password.is_some() && matches!(caller.credential, Credential::Key(_)) {
+            return Err(DomainError::Forbidden);
+        }
+        let caller = &caller.account;
         let planned = if form.password.is_some() {
             // The password's strength estimate can take tens of milliseconds: off the worker.
             let (caller, checked, form) = (caller.clone(), target.clone(), form.clone());
@@ -359,7 +440,7 @@ impl AccountService {
             password: None,
             ..form
         };
-        self.write(Box::new(move |tx| {
+        self.write(move |tx| {
             let (caller, target) = caller_and_target(tx, &caller_sid, target.as_str())?;
             let plan = plan_update(&caller, &target, &form)?;
             if new_secret.is_none() && plan.changes_nothing(&target) {
@@ -372,9 +453,12 @@ impl AccountService {
             if closing {
                 let closed = tx.close_descendants(&updated.sid, updated.updated)?;
                 audit::closed_below(tx, &closed, &updated, &origin)?;
+                // A closed account is gone for its keys: they stop working with the account.
+                let keys = tx.delete_keys_in_subtree(&updated.sid)?;
+                audit::keys_closed_with(tx, keys, &updated, &origin)?;
             }
             reread(&*tx, &updated.sid)
-        }))
+        })
         .await
     }
 
@@ -410,14 +494,14 @@ impl AccountService {
         };
         let caller_sid = caller.sid.clone();
         let origin = origin.clone();
-        self.write(Box::new(move |tx| {
+        self.write(move |tx| {
             let caller = current_caller(&*tx, &caller_sid)?;
             require_may_create(&caller)?;
             let account = plan.clone().into_account(&caller, secret.clone());
             insert(tx, &account)?;
             audit::created(tx, &account, &origin)?;
             reread(&*tx, &account.sid)
-        }))
+        })
         .await
     }
 
@@ -442,7 +526,11 @@ impl AccountService {
         let (accounts, has_next) = self
             .read(move |reader| read_page(reader, query, page_size))
             .await?;
-        let (previous, next) = links(window, &accounts, has_next);
+        let cursors = (
+            accounts.first().map(|listed| &listed.cursor),
+            accounts.last().map(|listed| &listed.cursor),
+        );
+        let (previous, next) = links(window, cursors, has_next);
         Ok(Listing {
             accounts: accounts.into_iter().map(|listed| listed.account).collect(),
             filters,
@@ -485,12 +573,13 @@ impl AccountService {
             ancestor_suspended: false,
             password_hash: secret.password_hash,
             token_salt: secret.token_salt,
+            secondary: None,
             created: now,
             updated: now,
         };
         let job_account = account.clone();
         let account = self
-            .write(Box::new(move |tx| {
+            .write(move |tx| {
                 // Nodes sharing one database may start together: only the first to write finds
                 // it still empty.
                 if !tx.is_empty()? {
@@ -499,7 +588,7 @@ impl AccountService {
                 insert(tx, &job_account)?;
                 audit::created(tx, &job_account, &Origin::cli())?;
                 reread(&*tx, &job_account.sid)
-            }))
+            })
             .await;
         let account = match account {
             Err(DomainError::Store(StoreError::Duplicate) | DomainError::EmailTaken)
@@ -535,7 +624,24 @@ impl AccountService {
         store::read(&*self.store, job).await
     }
 
-    async fn write(&self, job: WriteJob) -> Result<Account, DomainError> {
+    /// A write job that answers with the account it wrote.
+    async fn write(
+        &self,
+        job: impl Fn(&mut dyn AccountWrite) -> Result<Account, DomainError> + Send + 'static,
+    ) -> Result<Account, DomainError> {
+        match self
+            .written(Box::new(move |tx| job(tx).map(Written::Account)))
+            .await?
+        {
+            Written::Account(account) => Ok(account),
+            _ => Err(DomainError::Internal(
+                "a write answered without its account".into(),
+            )),
+        }
+    }
+
+    /// Any write job, answered once its transaction is durable.
+    async fn written(&self, job: WriteJob) -> Result<Written, DomainError> {
         let reply = self.store.write(job)?;
         reply
             .await
@@ -544,9 +650,12 @@ impl AccountService {
 }
 
 /// Authenticated: in, unless the account may no longer act at all.
-fn admit(account: Account) -> Result<Account, DomainError> {
+fn admit(account: Account, credential: Credential) -> Result<Caller, DomainError> {
     match account.status() {
-        Status::Active | Status::Uninitialized => Ok(account),
+        Status::Active | Status::Uninitialized => Ok(Caller {
+            account,
+            credential,
+        }),
         Status::Suspended | Status::Closed => Err(DomainError::CallerNotActive),
     }
 }
@@ -603,16 +712,7 @@ fn list_query(
     window: PageWindow,
     page_size: usize,
 ) -> ListQuery {
-    let position = match token {
-        Some(token) if token.direction == Direction::After => Position::After(token.cursor.clone()),
-        Some(token) => Position::Before(token.cursor.clone()),
-        None => Position::Offset(window.start),
-    };
-    // One extra row going forwards tells whether a next page exists.
-    let limit = match token {
-        Some(token) if token.direction == Direction::Before => page_size,
-        _ => page_size + 1,
-    };
+    let (position, limit) = position_and_limit(token, window, page_size);
     ListQuery {
         scope: list_scope(caller),
         friendly_name: filters.friendly_name.clone(),
@@ -623,11 +723,27 @@ fn list_query(
     }
 }
 
+/// Where a page starts, and how many rows to ask for: one extra going forwards tells whether
+/// a next page exists.
+fn position_and_limit(
+    token: Option<&PageToken>,
+    window: PageWindow,
+    page_size: usize,
+) -> (Position, usize) {
+    match token {
+        Some(token) if token.direction == Direction::After => {
+            (Position::After(token.cursor.clone()), page_size + 1)
+        }
+        Some(token) => (Position::Before(token.cursor.clone()), page_size),
+        None => (Position::Offset(window.start), page_size + 1),
+    }
+}
+
 /// The pages before and after this one. A token names the page it opens, so following one
 /// keeps counting pages without trusting the client to.
 fn links(
     window: PageWindow,
-    accounts: &[Listed],
+    (first, last): (Option<&Cursor>, Option<&Cursor>),
     has_next: bool,
 ) -> (Option<PageLink>, Option<PageLink>) {
     let link = |page: u64, direction: Direction, cursor: &Cursor| PageLink {
@@ -641,14 +757,14 @@ fn links(
             .encode(),
         ),
     };
-    let next = match (has_next, accounts.last(), window.page.checked_add(1)) {
-        (true, Some(last), Some(page)) => Some(link(page, Direction::After, &last.cursor)),
+    let next = match (has_next, last, window.page.checked_add(1)) {
+        (true, Some(last), Some(page)) => Some(link(page, Direction::After, last)),
         _ => None,
     };
-    let previous = match (window.page.checked_sub(1), accounts.first()) {
+    let previous = match (window.page.checked_sub(1), first) {
         (None, _) => None,
         (Some(page), None) | (Some(page @ 0), _) => Some(PageLink { page, token: None }),
-        (Some(page), Some(first)) => Some(link(page, Direction::Before, &first.cursor)),
+        (Some(page), Some(first)) => Some(link(page, Direction::Before, first)),
     };
     (previous, next)
 }

@@ -13,6 +13,7 @@ use tokio::sync::oneshot;
 use super::account::{Account, AccountSid, Email, FriendlyName, Status, UnixTime};
 use super::error::DomainError;
 use super::event::{Event, EventSid, EventType, Sid};
+use super::keys::{ApiKey, KeySid};
 use super::throttle::{FailureCounts, ThrottleLimits};
 
 #[derive(Clone, Debug)]
@@ -114,11 +115,30 @@ impl fmt::Display for StoreError {
     }
 }
 
+/// Which of an account's keys a listing returns, in creation order.
+#[derive(Clone, Debug)]
+pub struct KeyQuery {
+    pub account: AccountSid,
+    pub position: Position,
+    pub limit: usize,
+}
+
+/// A key as a listing found it, with its place in the creation order.
+#[derive(Clone, Debug)]
+pub struct ListedKey {
+    pub key: ApiKey,
+    pub cursor: Cursor,
+}
+
 pub trait AccountRead {
     fn find(&self, key: &AccountKey) -> Result<Option<Account>, StoreError>;
     /// In creation order, at most `query.limit` accounts.
     fn list(&self, query: &ListQuery) -> Result<Vec<Listed>, StoreError>;
     fn is_empty(&self) -> Result<bool, StoreError>;
+    fn find_key(&self, sid: &KeySid) -> Result<Option<ApiKey>, StoreError>;
+    /// In creation order, at most `query.limit` keys.
+    fn list_keys(&self, query: &KeyQuery) -> Result<Vec<ListedKey>, StoreError>;
+    fn count_keys(&self, account: &AccountSid) -> Result<usize, StoreError>;
     /// The oldest top-level account, if any.
     fn first_root(&self) -> Result<Option<Account>, StoreError>;
     fn find_event(&self, sid: &EventSid) -> Result<Option<Event>, StoreError>;
@@ -150,6 +170,23 @@ pub trait AccountWrite: AccountRead {
     fn record(&mut self, event: &Event) -> Result<(), StoreError>;
     /// Deletes every event dated before `before`; returns how many.
     fn prune_events(&mut self, before: UnixTime) -> Result<u64, StoreError>;
+    /// Places the key after every earlier one in the creation order.
+    fn insert_key(&mut self, key: &ApiKey) -> Result<(), StoreError>;
+    /// Saves the friendly name and the date updated.
+    fn update_key(&mut self, key: &ApiKey) -> Result<(), StoreError>;
+    /// False when there was no such key.
+    fn delete_key(&mut self, sid: &KeySid) -> Result<bool, StoreError>;
+    /// Deletes the keys of `sid` and of every account below it; returns the keys it deleted.
+    fn delete_keys_in_subtree(&mut self, sid: &AccountSid) -> Result<Vec<ApiKey>, StoreError>;
+}
+
+/// What a write job answers with once its transaction is durable.
+#[derive(Debug)]
+pub enum Written {
+    Account(Account),
+    Key(ApiKey),
+    /// A deletion, or a change with nothing to show.
+    Done,
 }
 
 /// A change that runs inside a transaction and is answered only once that transaction is
@@ -158,9 +195,9 @@ pub trait AccountWrite: AccountRead {
 /// A store may roll the transaction back and run the job again (PostgreSQL does, after a
 /// serialization failure or a deadlock), so a job must have no effect outside its
 /// transaction: it clones what it needs on each run rather than moving it out.
-pub type WriteJob = Box<dyn Fn(&mut dyn AccountWrite) -> Result<Account, DomainError> + Send>;
+pub type WriteJob = Box<dyn Fn(&mut dyn AccountWrite) -> Result<Written, DomainError> + Send>;
 
-pub type WriteReply = oneshot::Receiver<Result<Account, DomainError>>;
+pub type WriteReply = oneshot::Receiver<Result<Written, DomainError>>;
 
 /// What a store's data looked like at one moment: two equal versions mean nothing was
 /// committed in between. Each store decides what it holds; nothing else looks inside.

@@ -43,7 +43,7 @@ async fn fetch_account(
     service: &AccountService,
     format: Format,
 ) -> Result<HttpResponse, Failure> {
-    let caller = auth::caller(req, service).await?;
+    let caller = auth::caller(req, service).await?.account;
     let account = service.fetch(&caller, &target_id(req)?).await?;
     Ok(account_response(StatusCode::OK, format, service, &account))
 }
@@ -86,7 +86,7 @@ async fn create_account(
         status: fields.take("Status"),
     };
     let account = service
-        .create(&caller, form, &origin_of(req, &caller))
+        .create(&caller.account, form, &origin_of(req, &caller))
         .await?;
     let mut response = account_response(StatusCode::CREATED, format, service, &account);
     let location = format!("{API_ROOT}{}", account_uri(account.sid.as_str(), format));
@@ -102,7 +102,7 @@ async fn list_accounts(
     pages: &PageCache,
     format: Format,
 ) -> Result<HttpResponse, Failure> {
-    let caller = auth::caller(req, service).await?;
+    let caller = auth::caller(req, service).await?.account;
     let version = service.listing_version(&caller).await?;
     let key = PageCache::key(caller.sid.as_str(), format, req.query_string());
     let cached = pages.get(&key, &version);

@@ -8,9 +8,10 @@ use base64::Engine;
 
 use super::client::client_address;
 use super::security::log_safe;
-use crate::domain::account::{Account, AccountSid, Email};
+use crate::domain::account::{AccountSid, Email};
 use crate::domain::error::DomainError;
-use crate::domain::service::AccountService;
+use crate::domain::keys::KeySid;
+use crate::domain::service::{AccountService, Caller};
 use crate::metrics::{metrics, AuthFailure};
 
 enum Presented {
@@ -52,7 +53,7 @@ fn presented(req: &HttpRequest) -> Presented {
 
 /// The authenticated caller, or the reason there is none. Failures are logged with the user
 /// name as given and the address, never with the secret that was tried.
-pub async fn caller(req: &HttpRequest, service: &AccountService) -> Result<Account, DomainError> {
+pub async fn caller(req: &HttpRequest, service: &AccountService) -> Result<Caller, DomainError> {
     let from = client_address(req).unwrap_or(IpAddr::V4(Ipv4Addr::UNSPECIFIED));
     match presented(req) {
         Presented::Nothing => {
@@ -97,7 +98,10 @@ fn log_refusal(refused: &DomainError, who: &str, from: IpAddr, kind: AuthFailure
 /// The user name when it is a Sid or an email address; anything else may be a secret typed
 /// into the wrong field, so it is not written down.
 fn loggable_user(user: &str) -> String {
-    if AccountSid::parse(user).is_some() || Email::parse(user).is_ok() {
+    if AccountSid::parse(user).is_some()
+        || KeySid::parse(user).is_some()
+        || Email::parse(user).is_ok()
+    {
         log_safe(user, 128)
     } else {
         "(not a Sid or an email address)".to_owned()

@@ -48,6 +48,7 @@ const ASSETS: &[Asset] = &[
     asset!("api.js", JS),
     asset!("ui.js", JS),
     asset!("password.js", JS),
+    asset!("keys.js", JS),
     asset!("account.js", JS),
     asset!("subaccounts.js", JS),
     asset!("activity.js", JS),

@@ -10,9 +10,8 @@ use super::client::client_address;
 use super::error::{error_response, Failure};
 use super::form::{decode_path_segment, Fields};
 use super::format::{Format, API_ROOT};
-use crate::domain::account::Account;
-use crate::domain::event::{iso8601, Actor, Event, Origin, Source};
-use crate::domain::service::{AccountService, EventForm, EventListing};
+use crate::domain::event::{iso8601, Event, Origin, Source};
+use crate::domain::service::{AccountService, Caller, EventForm, EventListing};
 
 type Service = web::Data<AccountService>;
 
@@ -30,7 +29,7 @@ pub async fn fetch(req: HttpRequest, service: Service) -> HttpResponse {
 }
 
 async fn list_events(req: &HttpRequest, service: &AccountService) -> Result<Value, Failure> {
-    let caller = auth::caller(req, service).await?;
+    let caller = auth::caller(req, service).await?.account;
     let mut query = Fields::parse(req.query_string().as_bytes())?;
     let form = EventForm {
         actor_sid: query.take("ActorSid"),
@@ -49,7 +48,7 @@ async fn list_events(req: &HttpRequest, service: &AccountService) -> Result<Valu
 }
 
 async fn fetch_event(req: &HttpRequest, service: &AccountService) -> Result<Value, Failure> {
-    let caller = auth::caller(req, service).await?;
+    let caller = auth::caller(req, service).await?.account;
     let segment = req.match_info().get("sid").unwrap_or("");
     let sid = decode_path_segment(segment.strip_suffix(".json").unwrap_or(segment))?;
     let event = service.fetch_event(&caller, &sid).await?;
@@ -164,14 +163,14 @@ fn url_encoded(pairs: &[(&str, Option<&str>)]) -> String {
 }
 
 /// Who made a change through this request, through which door, from which address.
-pub fn origin_of(req: &HttpRequest, caller: &Account) -> Origin {
+pub fn origin_of(req: &HttpRequest, caller: &Caller) -> Origin {
     let console = req
         .headers()
         .get(SOURCE_HEADER)
         .and_then(|value| value.to_str().ok())
         .is_some_and(|value| value.trim().eq_ignore_ascii_case("console"));
     Origin {
-        actor: Actor::Account(caller.sid.clone()),
+        actor: caller.actor(),
         source: if console {
             Source::Console
         } else {

@@ -9,10 +9,14 @@ use actix_web::HttpRequest;
 use serde::Serialize;
 
 use crate::domain::account::{Account, UnixTime};
-use crate::domain::service::{ListFilters, Listing, PageLink};
+use crate::domain::keys::ApiKey;
+use crate::domain::paging::PageWindow;
+use crate::domain::service::{KeyListing, Listing, PageLink};
 
 pub const API_ROOT: &str = "/restcomm";
 pub const API_VERSION: &str = "2012-04-24";
+/// Twilio's v1 resources (AuthToken rotation), which speak JSON alone.
+pub const V1_ROOT: &str = "/restcomm/v1/";
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Format {
@@ -21,13 +25,14 @@ pub enum Format {
 }
 
 impl Format {
-    /// JSON when any path segment ends in `.json` or `Accept` mentions json; XML otherwise,
-    /// as Restcomm does.
+    /// JSON when any path segment ends in `.json` or `Accept` mentions json, and always under
+    /// Twilio's JSON-only `/v1`; XML otherwise, as Restcomm does.
     pub fn of(req: &HttpRequest) -> Format {
-        let suffix = req
-            .path()
-            .split('/')
-            .any(|segment| segment.ends_with(".json"));
+        let suffix = req.path().starts_with(V1_ROOT)
+            || req
+                .path()
+                .split('/')
+                .any(|segment| segment.ends_with(".json"));
         let accept = req
             .headers()
             .get(ACCEPT)
@@ -256,19 +261,110 @@ pub fn account_body(format: Format, account: &Account, token: &str) -> Vec<u8> {
     }
 }
 
+/// The paging part of a listing, shared by every resource that lists.
+struct Envelope {
+    page: u64,
+    page_size: usize,
+    start: u64,
+    end: i64,
+    uri: String,
+    first: String,
+    previous: Option<String>,
+    next: Option<String>,
+}
+
+impl Envelope {
+    /// `path` is the listed resource below the API version, without a suffix; `filters` the
+    /// query parameters that every page URI keeps.
+    fn new(
+        format: Format,
+        path: &str,
+        filters: &[(&str, Option<&str>)],
+        (window, count): (PageWindow, usize),
+        (this, previous, next): (&PageLink, Option<&PageLink>, Option<&PageLink>),
+    ) -> Envelope {
+        let uri = |link: &PageLink| page_uri(format, path, filters, window.size, link);
+        Envelope {
+            page: this.page,
+            page_size: window.size,
+            start: window.start,
+            end: window.end(count),
+            uri: uri(this),
+            first: uri(&PageLink {
+                page: 0,
+                token: None,
+            }),
+            previous: previous.map(uri),
+            next: next.map(uri),
+        }
+    }
+
+    /// The keys after the listed items, from `page` to `next_page_uri`.
+    fn json_tail(&self, out: &mut Vec<u8>) {
+        let _ = write!(
+            out,
+            "],\"page\":{},\"page_size\":{},\"start\":{},\"end\":{},\"uri\":",
+            self.page, self.page_size, self.start, self.end
+        );
+        // Page URIs carry percent-encoded filters: plain ASCII, but escaped all the same.
+        json_string(out, &self.uri);
+        out.extend_from_slice(b",\"first_page_uri\":");
+        json_string(out, &self.first);
+        for (key, link) in [
+            ("previous_page_uri", &self.previous),
+            ("next_page_uri", &self.next),
+        ] {
+            let _ = write!(out, ",\"{key}\":");
+            match link {
+                Some(link) => json_string(out, link),
+                None => out.extend_from_slice(b"null"),
+            }
+        }
+        out.push(b'}');
+    }
+
+    /// The opening tag of the XML list element, with the paging attributes.
+    fn xml_open(&self, out: &mut String, element: &str) {
+        let attributes = [
+            ("page", self.page.to_string()),
+            ("pagesize", self.page_size.to_string()),
+            ("start", self.start.to_string()),
+            ("end", self.end.to_string()),
+            ("uri", self.uri.clone()),
+            ("firstpageuri", self.first.clone()),
+            ("previouspageuri", self.previous.clone().unwrap_or_default()),
+            ("nextpageuri", self.next.clone().unwrap_or_default()),
+        ];
+        out.push('<');
+        out.push_str(element);
+        for (name, value) in attributes {
+            let _ = write!(out, " {name}=\"{}\"", escape_xml(&value));
+        }
+        out.push('>');
+    }
+}
+
 /// `token` gives each listed account's AuthToken.
 pub fn list_body(format: Format, listing: &Listing, token: impl Fn(&Account) -> String) -> Vec<u8> {
-    let start = listing.window.start;
-    let end = listing.window.end(listing.accounts.len());
-    let page_size = listing.window.size;
-    let uri = |link: &PageLink| page_uri(format, &listing.filters, page_size, link);
-    let this_uri = uri(&listing.this);
-    let first_uri = uri(&PageLink {
-        page: 0,
-        token: None,
-    });
-    let previous_uri = listing.previous.as_ref().map(uri);
-    let next_uri = listing.next.as_ref().map(uri);
+    let filters = &listing.filters;
+    let envelope = Envelope::new(
+        format,
+        "Accounts",
+        &[
+            (
+                "FriendlyName",
+                filters.friendly_name.as_ref().map(|f| f.as_str()),
+            ),
+            ("Status", filters.status.map(|s| s.as_str())),
+            ("EmailAddress", filters.email.as_ref().map(|e| e.as_str())),
+        ],
+        (listing.window, listing.accounts.len()),
+        (
+            &listing.this,
+            listing.previous.as_ref(),
+            listing.next.as_ref(),
+        ),
+    );
     match format {
         Format::Json => {
             let mut out = Vec::with_capacity(256 + ACCOUNT_JSON_BYTES * listing.accounts.len());
@@ -279,45 +375,12 @@ pub fn list_body(format: Format, listing: &Listing, token: impl Fn(&Account) -> 
                 }
                 account_json(&mut out, account, &token(account));
             }
-            let _ = write!(
-                out,
-                "],\"page\":{},\"page_size\":{},\"start\":{start},\"end\":{end},\"uri\":",
-                listing.this.page, page_size
-            );
-            // Page URIs carry percent-encoded filters: plain ASCII, but escaped all the same.
-            json_string(&mut out, &this_uri);
-            out.extend_from_slice(b",\"first_page_uri\":");
-            json_string(&mut out, &first_uri);
-            for (key, link) in [
-                ("previous_page_uri", previous_uri),
-                ("next_page_uri", next_uri),
-            ] {
-                let _ = write!(out, ",\"{key}\":");
-                match link {
-                    Some(link) => json_string(&mut out, &link),
-                    None => out.extend_from_slice(b"null"),
-                }
-            }
-            out.push(b'}');
+            envelope.json_tail(&mut out);
             out
         }
         Format::Xml => {
             let mut out = String::from(XML_PROLOGUE);
-            let attributes = [
-                ("page", listing.this.page.to_string()),
-                ("pagesize", page_size.to_string()),
-                ("start", start.to_string()),
-                ("end", end.to_string()),
-                ("uri", this_uri),
-                ("firstpageuri", first_uri),
-                ("previouspageuri", previous_uri.unwrap_or_default()),
-                ("nextpageuri", next_uri.unwrap_or_default()),
-            ];
-            out.push_str("<Accounts");
-            for (name, value) in attributes {
-                let _ = write!(out, " {name}=\"{}\"", escape_xml(&value));
-            }
-            out.push('>');
+            envelope.xml_open(&mut out, "Accounts");
             for account in &listing.accounts {
                 account_xml(&mut out, account, &token(account));
             }
@@ -330,16 +393,14 @@ pub fn list_body(format: Format, listing: &Listing, token: impl Fn(&Account) -> 
 
 /// A page's URI, keeping the filters and the page size so that following it lists the same
 /// thing; pages after the first carry the token that makes them as cheap as the first.
-fn page_uri(format: Format, filters: &ListFilters, page_size: usize, link: &PageLink) -> String {
-    let mut uri = format!("/{API_VERSION}/Accounts{}?", format.suffix());
-    let filters = [
-        (
-            "FriendlyName",
-            filters.friendly_name.as_ref().map(|f| f.as_str()),
-        ),
-        ("Status", filters.status.map(|s| s.as_str())),
-        ("EmailAddress", filters.email.as_ref().map(|e| e.as_str())),
-    ];
+fn page_uri(
+    format: Format,
+    path: &str,
+    filters: &[(&str, Option<&str>)],
+    page_size: usize,
+    link: &PageLink,
+) -> String {
+    let mut uri = format!("/{API_VERSION}/{path}{}?", format.suffix());
     for (name, value) in filters {
         if let Some(value) = value {
             let _ = write!(uri, "{name}={}&", percent_encode(value));
@@ -350,6 +411,113 @@ fn page_uri(format: Format, filters: &ListFilters, page_size: usize, link: &Page
         let _ = write!(uri, "&PageToken={}", percent_encode(token));
     }
     uri
+}
+
+/// `2026-11-29T12:00:00Z`: the dates of Twilio's v1 resources.
+pub fn iso8601(time: UnixTime) -> String {
+    let (year, month, day, hour, minute, second) = time.civil();
+    format!("{year:04}-{month:02}-{day:02}T{hour:02}:{minute:02}:{second:02}Z")
+}
+
+/// A key's URI relative to the `/restcomm` root.
+pub fn key_uri(account: &str, key: &str, format: Format) -> String {
+    format!(
+        "/{API_VERSION}/Accounts/{account}/Keys/{key}{}",
+        format.suffix()
+    )
+}
+
+/// `secret` only in the answer that creates the key.
+fn key_json(out: &mut Vec<u8>, key: &ApiKey, secret: Option<&str>) {
+    put(
+        out,
+        &["{\"sid\":\"", key.sid.as_str(), "\",\"friendly_name\":"],
+    );
+    match &key.friendly_name {
+        Some(name) => json_string(out, name.as_str()),
+        None => put(out, &["null"]),
+    }
+    put(out, &[",\"date_created\":\""]);
+    write_rfc2822(out, key.created);
+    put(out, &["\",\"date_updated\":\""]);
+    write_rfc2822(out, key.updated);
+    put(out, &["\""]);
+    if let Some(secret) = secret {
+        put(out, &[",\"secret\":\"", secret, "\""]);
+    }
+    put(out, &["}"]);
+}
+
+fn key_xml(out: &mut String, key: &ApiKey, secret: Option<&str>) {
+    out.push_str("<Key>");
+    element(out, "Sid", key.sid.as_str());
+    element(
+        out,
+        "FriendlyName",
+        key.friendly_name.as_ref().map_or("", |name| name.as_str()),
+    );
+    element(out, "DateCreated", &rfc2822(key.created));
+    element(out, "DateUpdated", &rfc2822(key.updated));
+    if let Some(secret) = secret {
+        element(out, "Secret", secret);
+    }
+    out.push_str("</Key>");
+}
+
+pub fn key_body(format: Format, key: &ApiKey, secret: Option<&str>) -> Vec<u8> {
+    match format {
+        Format::Json => {
+            let mut out = Vec::with_capacity(256);
+            key_json(&mut out, key, secret);
+            out
+        }
+        Format::Xml => {
+            let mut out = String::from(XML_PROLOGUE);
+            key_xml(&mut out, key, secret);
+            out.push_str(XML_EPILOGUE);
+            out.into_bytes()
+        }
+    }
+}
+
+/// Never a secret: it was shown once, when the key was made, and is not kept.
+pub fn key_list_body(format: Format, listing: &KeyListing) -> Vec<u8> {
+    let path = format!("Accounts/{}/Keys", listing.account);
+    let envelope = Envelope::new(
+        format,
+        &path,
+        &[],
+        (listing.window, listing.keys.len()),
+        (
+            &listing.this,
+            listing.previous.as_ref(),
+            listing.next.as_ref(),
+        ),
+    );
+    match format {
+        Format::Json => {
+            let mut out = Vec::with_capacity(256 + 200 * listing.keys.len());
+            out.extend_from_slice(b"{\"keys\":[");
+            for (index, key) in listing.keys.iter().enumerate() {
+                if index > 0 {
+                    out.push(b',');
+                }
+                key_json(&mut out, key, None);
+            }
+            envelope.json_tail(&mut out);
+            out
+        }
+        Format::Xml => {
+            let mut out = String::from(XML_PROLOGUE);
+            envelope.xml_open(&mut out, "Keys");
+            for key in &listing.keys {
+                key_xml(&mut out, key, None);
+            }
+            out.push_str("</Keys>");
+            out.push_str(XML_EPILOGUE);
+            out.into_bytes()
+        }
+    }
 }
 
 #[derive(Serialize)]
@@ -454,6 +622,12 @@ mod tests {
             rfc2822(UnixTime(-62_135_596_800)),
             "Mon, 01 Jan 0001 00:00:00 +0000"
         );
+    }
+
+    #[test]
+    fn v1_dates_are_iso8601_utc() {
+        assert_eq!(iso8601(UnixTime(1_335_307_889)), "2012-04-24T22:51:29Z");
+        assert_eq!(iso8601(UnixTime(0)), "1970-01-01T00:00:00Z");
     }
 
     #[test]

@@ -10,10 +10,12 @@ mod fallback;
 mod form;
 pub mod format;
 mod health;
+mod keys;
 pub mod metrics;
 mod openapi;
 mod page_cache;
 pub mod routes;
 pub mod security;
+mod tokens;
 
 pub use page_cache::PageCache;

@@ -3,7 +3,7 @@
 use actix_web::{guard, web, Route};
 
 use super::fallback::{method_not_allowed, method_not_allowed_json, no_route};
-use super::{accounts, console, events, health, openapi};
+use super::{accounts, console, events, health, keys, openapi, tokens};
 
 /// The API versions served. Twilio's own (`2010-04-01`) is an alias of Restcomm's, so that a
 /// Twilio helper library works by changing its base URL alone.
@@ -33,6 +33,17 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
     for version in API_VERSIONS {
         cfg.service(accounts_api(version));
     }
+    cfg.service(
+        web::resource("/restcomm/v1/AuthTokens/Secondary")
+            .route(web::post().to(tokens::create_secondary))
+            .route(web::delete().to(tokens::delete_secondary))
+            .default_service(method_not_allowed("POST, DELETE")),
+    )
+    .service(
+        web::resource("/restcomm/v1/AuthTokens/Promote")
+            .route(web::post().to(tokens::promote))
+            .default_service(method_not_allowed("POST")),
+    );
     cfg.service(monitor_api());
     cfg.default_service(web::to(no_route));
 }
@@ -52,6 +63,27 @@ fn accounts_api(version: &str) -> actix_web::Scope {
                 .route(web::put().to(accounts::update))
                 .default_service(method_not_allowed("GET, HEAD, POST, PUT")),
         )
+        .service(
+            web::resource(keyed(&["/Keys", "/Keys.json"]))
+                .route(readable().to(keys::list))
+                .route(web::post().to(keys::create))
+                .default_service(method_not_allowed("GET, HEAD, POST")),
+        )
+        .service(
+            web::resource(keyed(&["/Keys/{key}"]))
+                .route(readable().to(keys::fetch))
+                .route(web::post().to(keys::rename))
+                .route(web::delete().to(keys::delete))
+                .default_service(method_not_allowed("GET, HEAD, POST, DELETE")),
+        )
+}
+
+/// Below an account, reached as `/Accounts/{id}` or `/Accounts.json/{id}`.
+fn keyed(tails: &[&str]) -> Vec<String> {
+    ["/Accounts/{id}", "/Accounts.json/{id}"]
+        .iter()
+        .flat_map(|account| tails.iter().map(move |tail| format!("{account}{tail}")))
+        .collect()
 }
 
 /// Twilio's Monitor API (`client.monitor.base_url` pointed at `/restcomm`): the audit events.

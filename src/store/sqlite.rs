@@ -17,12 +17,16 @@ use rusqlite::{Connection, ErrorCode, OpenFlags, Row, ToSql};
 use super::events;
 use super::migrate::{migrate, MigrateError};
 use super::writer::Writer;
-use crate::domain::account::{Account, AccountSid, Email, FriendlyName, Role, Status, UnixTime};
+use crate::domain::account::{
+    Account, AccountSid, Email, FriendlyName, Role, SecondaryToken, Status, UnixTime,
+};
 use crate::domain::event::{Event, EventSid};
+use crate::domain::keys::{ApiKey, KeySid};
 use crate::domain::paging::MAX_PAGE_SIZE;
 use crate::domain::store::{
-    AccountKey, AccountRead, AccountWrite, Answer, Cursor, DataVersion, EventQuery, ListQuery,
-    Listed, ListedEvent, Position, ReadJob, Scope, Store, StoreError, WriteJob, WriteReply,
+    AccountKey, AccountRead, AccountWrite, Answer, Cursor, DataVersion, EventQuery, KeyQuery,
+    ListQuery, Listed, ListedEvent, ListedKey, Position, ReadJob, Scope, Store, StoreError,
+    WriteJob, WriteReply,
 };
 use crate::domain::throttle::{FailureCounts, MemoryCounts, ThrottleLimits};
 
@@ -585,6 +589,15 @@ impl AccountRead for PooledReader {
     fn is_empty(&self) -> Result<bool, StoreError> {
         is_empty(&self.0)
     }
+    fn find_key(&self, sid: &KeySid) -> Result<Option<ApiKey>, StoreError> {
+        find_key(&self.0, sid)
+    }
+    fn list_keys(&self, query: &KeyQuery) -> Result<Vec<ListedKey>, StoreError> {
+        list_keys(&self.0, query)
+    }
+    fn count_keys(&self, account: &AccountSid) -> Result<usize, StoreError> {
+        count_keys(&self.0, account)
+    }
     fn first_root(&self) -> Result<Option<Account>, StoreError> {
         first_root(&self.0)
     }
@@ -608,6 +621,15 @@ impl AccountRead for InTransaction<'_> {
     }
     fn is_empty(&self) -> Result<bool, StoreError> {
         is_empty(self.0)
+    }
+    fn find_key(&self, sid: &KeySid) -> Result<Option<ApiKey>, StoreError> {
+        find_key(self.0, sid)
+    }
+    fn list_keys(&self, query: &KeyQuery) -> Result<Vec<ListedKey>, StoreError> {
+        list_keys(self.0, query)
+    }
+    fn count_keys(&self, account: &AccountSid) -> Result<usize, StoreError> {
+        count_keys(self.0, account)
     }
     fn first_root(&self) -> Result<Option<Account>, StoreError> {
         first_root(self.0)
@@ -658,9 +680,10 @@ impl AccountWrite for InTransaction<'_> {
     fn update(&mut self, account: &Account) -> Result<(), StoreError> {
         let mut statement = self.0.prepare_cached(
             "UPDATE accounts SET friendly_name = ?2, role = ?3, status = ?4, password_hash = ?5,
-                 token_salt = ?6, date_updated = ?7
+                 token_salt = ?6, date_updated = ?7, secondary_salt = ?8, secondary_created = ?9
              WHERE sid = ?1",
         )?;
+        let secondary = account.secondary.as_ref();
         statement.execute(rusqlite::params![
             account.sid.as_str(),
             account.friendly_name.as_str(),
@@ -669,6 +692,8 @@ impl AccountWrite for InTransaction<'_> {
             account.password_hash,
             account.token_salt,
             account.updated.0,
+            secondary.map(|secondary| secondary.salt.as_str()),
+            secondary.map(|secondary| secondary.created.0),
         ])?;
         Ok(())
     }
@@ -722,6 +747,57 @@ impl AccountWrite for InTransaction<'_> {
             row.event_date,
         ])?;
         Ok(())
+    }
+
+    /// The single writer runs one insert at a time, so max + 1 is never handed out twice.
+    fn insert_key(&mut self, key: &ApiKey) -> Result<(), StoreError> {
+        let mut statement = self.0.prepare_cached(
+            "INSERT INTO api_keys (sid, account_sid, friendly_name, secret_hash, date_created,
+                 date_updated, seq)
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, (SELECT coalesce(max(seq), 0) + 1 FROM api_keys))",
+        )?;
+        statement.execute(rusqlite::params![
+            key.sid.as_str(),
+            key.account.as_str(),
+            key.friendly_name.as_ref().map(FriendlyName::as_str),
+            key.secret_hash,
+            key.created.0,
+            key.updated.0,
+        ])?;
+        Ok(())
+    }
+
+    fn update_key(&mut self, key: &ApiKey) -> Result<(), StoreError> {
+        let mut statement = self.0.prepare_cached(
+            "UPDATE api_keys SET friendly_name = ?2, date_updated = ?3 WHERE sid = ?1",
+        )?;
+        statement.execute(rusqlite::params![
+            key.sid.as_str(),
+            key.friendly_name.as_ref().map(FriendlyName::as_str),
+            key.updated.0,
+        ])?;
+        Ok(())
+    }
+
+    fn delete_key(&mut self, sid: &KeySid) -> Result<bool, StoreError> {
+        let mut statement = self
+            .0
+            .prepare_cached("DELETE FROM api_keys WHERE sid = ?1")?;
+        Ok(statement.execute([sid.as_str()])? > 0)
+    }
+
+    fn delete_keys_in_subtree(&mut self, sid: &AccountSid) -> Result<Vec<ApiKey>, StoreError> {
+        let mut statement = self.0.prepare_cached(
+            "DELETE FROM api_keys WHERE account_sid IN (
+                 SELECT sid FROM accounts WHERE sid = ?1 OR root_sid = ?1 OR branch_sid = ?1)
+             RETURNING sid, account_sid, friendly_name, secret_hash, date_created, date_updated,
+                 seq",
+        )?;
+        let rows = statement.query([sid.as_str()])?;
+        let deleted = rows
+            .mapped(|row| Ok(key_from_row(row).map(|listed| listed.key)))
+            .collect::<Result<Result<Vec<_>, StoreError>, rusqlite::Error>>()??;
+        Ok(deleted)
     }
 
     fn prune_events(&mut self, before: UnixTime) -> Result<u64, StoreError> {
@@ -820,7 +896,7 @@ macro_rules! select_account {
             "SELECT a.sid, a.level, a.root_sid, a.branch_sid, a.email, a.friendly_name, a.role,
                     a.status, a.password_hash, a.token_salt, a.date_created, a.date_updated, a.seq, ",
             ancestor_suspended!(),
-            " FROM accounts a"
+            ", a.secondary_salt, a.secondary_created FROM accounts a"
         )
     };
 }
@@ -1047,7 +1123,102 @@ fn account_from_row(row: &Row<'_>) -> Result<Account, StoreError> {
         created: UnixTime(row.get(10)?),
         updated: UnixTime(row.get(11)?),
         ancestor_suspended: row.get(13)?,
+        secondary: match (optional_text(14)?, row.get::<_, Option<i64>>(15)?) {
+            (Some(salt), Some(created)) => Some(SecondaryToken {
+                salt: salt.to_owned(),
+                created: UnixTime(created),
+            }),
+            _ => None,
+        },
     })
+}
+
+const KEY_COLUMNS: &str =
+    "SELECT sid, account_sid, friendly_name, secret_hash, date_created, date_updated, seq \
+     FROM api_keys";
+
+/// Run on every authentication with a key, so its text is built once.
+const FIND_KEY: &str = "SELECT sid, account_sid, friendly_name, secret_hash, date_created, \
+     date_updated, seq FROM api_keys WHERE sid = ?1";
+
+fn find_key(conn: &Connection, sid: &KeySid) -> Result<Option<ApiKey>, StoreError> {
+    let mut statement = conn.prepare_cached(FIND_KEY)?;
+    let mut rows = statement.query([sid.as_str()])?;
+    match rows.next()? {
+        Some(row) => Ok(Some(key_from_row(row)?.key)),
+        None => Ok(None),
+    }
+}
+
+const KEYS_FROM: &str = "WHERE account_sid = ?1 ORDER BY date_created, seq LIMIT ?2 OFFSET ?3";
+const KEYS_AFTER: &str = "WHERE account_sid = ?1 AND (date_created, seq) > (?3, ?4) \
+     ORDER BY date_created, seq LIMIT ?2";
+const KEYS_BEFORE: &str = "WHERE account_sid = ?1 AND (date_created, seq) < (?3, ?4) \
+     ORDER BY date_created DESC, seq DESC LIMIT ?2";
+
+fn list_keys(conn: &Connection, query: &KeyQuery) -> Result<Vec<ListedKey>, StoreError> {
+    let account = query.account.as_str();
+    let limit = i64::try_from(query.limit).unwrap_or(i64::MAX);
+    let sql = match &query.position {
+        Position::Offset(_) => KEYS_FROM,
+        Position::After(_) => KEYS_AFTER,
+        Position::Before(_) => KEYS_BEFORE,
+    };
+    let mut statement = conn.prepare_cached(&format!("{KEY_COLUMNS} {sql}"))?;
+    let rows = match &query.position {
+        Position::Offset(offset) => {
+            let offset = i64::try_from(*offset).unwrap_or(i64::MAX);
+            statement.query(rusqlite::params![account, limit, offset])?
+        }
+        Position::After(cursor) | Position::Before(cursor) => {
+            statement.query(rusqlite::params![
+                account,
+                limit,
+                cursor.created.0,
+                cursor.seq
+            ])?
+        }
+    };
+    let mut keys = rows
+        .mapped(|row| Ok(key_from_row(row)))
+        .collect::<Result<Result<Vec<_>, StoreError>, rusqlite::Error>>()??;
+    if matches!(query.position, Position::Before(_)) {
+        keys.reverse();
+    }
+    Ok(keys)
+}
+
+fn count_keys(conn: &Connection, account: &AccountSid) -> Result<usize, StoreError> {
+    let count: i64 = conn
+        .prepare_cached("SELECT count(*) FROM api_keys WHERE account_sid = ?1")?
+        .query_row([account.as_str()], |row| row.get(0))?;
+    Ok(usize::try_from(count).unwrap_or(usize::MAX))
+}
+
+fn key_from_row(row: &Row<'_>) -> Result<ListedKey, StoreError> {
+    let corrupt = |what: &str| StoreError::Failed(format!("a stored key has an invalid {what}"));
+    let text = |index: usize| -> Result<String, StoreError> {
+        row.get::<_, String>(index)
+            .map_err(|_| corrupt("text column"))
+    };
+    let friendly_name = row
+        .get::<_, Option<String>>(2)?
+        .map(|name| FriendlyName::from_stored(&name))
+        .transpose()
+        .map_err(|_| corrupt("friendly name"))?;
+    let key = ApiKey {
+        sid: KeySid::parse(&text(0)?).ok_or_else(|| corrupt("sid"))?,
+        account: AccountSid::parse(&text(1)?).ok_or_else(|| corrupt("account sid"))?,
+        friendly_name,
+        secret_hash: text(3)?,
+        created: UnixTime(row.get(4)?),
+        updated: UnixTime(row.get(5)?),
+    };
+    let cursor = Cursor {
+        created: key.created,
+        seq: row.get(6)?,
+    };
+    Ok(ListedKey { key, cursor })
 }
 
 fn sqlite_code(error: &rusqlite::Error) -> Option<ErrorCode> {
@@ -1220,6 +1391,7 @@ mod tests {
                 ancestor_suspended: false,
                 password_hash: None,
                 token_salt: String::new(),
+                secondary: None,
                 created: UnixTime(5),
                 updated: UnixTime(5),
             };

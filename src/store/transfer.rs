@@ -1,6 +1,6 @@
 //! A whole installation moved between stores, SQLite or PostgreSQL, for `switchboard copy`:
-//! every account row exactly as stored (hashes, salts and creation numbers included) and the
-//! installation's own rows. Never on the request path: it reads and writes whole tables.
+//! every account row exactly as stored (hashes, salts and creation numbers included), every
+//! API key (its secret only as the keyed hash), and the installation's own rows. Never on the request path: it reads and writes whole tables.
 
 use std::fmt;
 use std::path::Path;
@@ -28,6 +28,21 @@ pub struct AccountRow {
     pub date_created: i64,
     pub date_updated: i64,
     pub seq: i64,
+    /// The salt of a secondary AuthToken and when it was made, while there is one.
+    pub secondary_salt: Option<String>,
+    pub secondary_created: Option<i64>,
+}
+
+/// One API key as stored: its secret only as the keyed hash.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct KeyRow {
+    pub sid: String,
+    pub account_sid: String,
+    pub friendly_name: Option<String>,
+    pub secret_hash: String,
+    pub date_created: i64,
+    pub date_updated: i64,
+    pub seq: i64,
 }
 
 /// One audit event as stored, every column; `texts` in the order of [`EVENT_TEXT_COLUMNS`].
@@ -45,11 +60,12 @@ pub(super) const EVENT_COLUMNS: &str = "sid, account_sid, root_sid, branch_sid, 
      actor_sid, event_type, resource_type, resource_sid, source, source_ip, event_data, \
      event_date, seq";
 
-/// Everything a copy carries: the accounts in `seq` order, the audit events in `seq` order, and
-/// the installation rows (the key check value among them) by name.
+/// Everything a copy carries: the accounts, the API keys and the audit events, each in `seq`
+/// order, and the installation rows (the key check value among them) by name.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct Installation {
     pub accounts: Vec<AccountRow>,
+    pub keys: Vec<KeyRow>,
     pub events: Vec<EventRow>,
     pub rows: Vec<(String, String)>,
 }
@@ -151,7 +167,8 @@ fn read_sqlite(path: &Path) -> Result<Installation, CopyError> {
 fn read_sqlite_rows(conn: &Connection) -> rusqlite::Result<Installation> {
     let mut statement = conn.prepare(
         "SELECT sid, level, owner_sid, root_sid, branch_sid, email, friendly_name, role, status,
-                password_hash, token_salt, date_created, date_updated, seq
+                password_hash, token_salt, date_created, date_updated, seq, secondary_salt,
+                secondary_created
          FROM accounts ORDER BY seq",
     )?;
     let accounts = statement
@@ -171,6 +188,25 @@ fn read_sqlite_rows(conn: &Connection) -> rusqlite::Result<Installation> {
                 date_created: row.get(11)?,
                 date_updated: row.get(12)?,
                 seq: row.get(13)?,
+                secondary_salt: row.get(14)?,
+                secondary_created: row.get(15)?,
+            })
+        })?
+        .collect::<rusqlite::Result<Vec<_>>>()?;
+    let mut statement = conn.prepare(
+        "SELECT sid, account_sid, friendly_name, secret_hash, date_created, date_updated, seq
+         FROM api_keys ORDER BY seq",
+    )?;
+    let keys = statement
+        .query_map([], |row| {
+            Ok(KeyRow {
+                sid: row.get(0)?,
+                account_sid: row.get(1)?,
+                friendly_name: row.get(2)?,
+                secret_hash: row.get(3)?,
+                date_created: row.get(4)?,
+                date_updated: row.get(5)?,
+                seq: row.get(6)?,
             })
         })?
         .collect::<rusqlite::Result<Vec<_>>>()?;
@@ -195,6 +231,7 @@ fn read_sqlite_rows(conn: &Connection) -> rusqlite::Result<Installation> {
         .collect::<rusqlite::Result<Vec<_>>>()?;
     Ok(Installation {
         accounts,
+        keys,
         events,
         rows,
     })
@@ -249,8 +286,8 @@ fn insert_sqlite(conn: &mut Connection, installation: &Installation) -> rusqlite
         let mut insert = tx.prepare(
             "INSERT INTO accounts (sid, level, owner_sid, root_sid, branch_sid, email,
                  friendly_name, role, status, password_hash, token_salt, date_created,
-                 date_updated, seq)
-             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14)",
+                 date_updated, seq, secondary_salt, secondary_created)
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16)",
         )?;
         for row in &installation.accounts {
             insert.execute(rusqlite::params![
@@ -268,6 +305,24 @@ fn insert_sqlite(conn: &mut Connection, installation: &Installation) -> rusqlite
                 row.date_created,
                 row.date_updated,
                 row.seq,
+                row.secondary_salt,
+                row.secondary_created,
+            ])?;
+        }
+        let mut insert = tx.prepare(
+            "INSERT INTO api_keys (sid, account_sid, friendly_name, secret_hash, date_created,
+                 date_updated, seq)
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
+        )?;
+        for key in &installation.keys {
+            insert.execute(rusqlite::params![
+                key.sid,
+                key.account_sid,
+                key.friendly_name,
+                key.secret_hash,
+                key.date_created,
+                key.date_updated,
+                key.seq,
             ])?;
         }
         let mut insert = tx.prepare(&format!(

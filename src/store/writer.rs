@@ -15,9 +15,8 @@ use rusqlite::{Connection, Transaction, TransactionBehavior};
 use tokio::sync::oneshot;
 
 use super::sqlite::{InTransaction, StorageLimit};
-use crate::domain::account::Account;
 use crate::domain::error::DomainError;
-use crate::domain::store::{StoreError, WriteJob, WriteReply};
+use crate::domain::store::{StoreError, WriteJob, WriteReply, Written};
 use crate::metrics::metrics;
 
 /// Writes waiting beyond this are refused as busy rather than queued without bound.
@@ -33,7 +32,7 @@ const CLOSE_WAIT: Duration = Duration::from_secs(30);
 
 struct Queued {
     job: WriteJob,
-    reply: oneshot::Sender<Result<Account, DomainError>>,
+    reply: oneshot::Sender<Result<Written, DomainError>>,
 }
 
 enum Message {
@@ -230,7 +229,7 @@ fn commit_batch(conn: &mut Connection, batch: Vec<Queued>) {
     }
 }
 
-fn run_job(tx: &mut Transaction<'_>, job: WriteJob) -> Result<Account, DomainError> {
+fn run_job(tx: &mut Transaction<'_>, job: WriteJob) -> Result<Written, DomainError> {
     let savepoint = tx.savepoint().map_err(StoreError::from)?;
     let outcome = catch_unwind(AssertUnwindSafe(|| job(&mut InTransaction(&savepoint))))
         .unwrap_or_else(|_| Err(DomainError::Internal("a write job panicked".into())));

@@ -83,6 +83,12 @@ fn the_twilio_helper_library_for_python_works_with_its_base_url_alone() {
     run_client(&python_with_twilio(), "twilio_helper.py", &[]);
 }
 
+/// AuthToken rotation (Twilio's v1 accounts domain) and API keys, as the library sends them.
+#[test]
+fn the_twilio_helper_library_for_python_rotates_tokens_and_manages_keys() {
+    run_client(&python_with_twilio(), "twilio_keys.py", &[]);
+}
+
 /// Monitor v1's events, listed with every filter, paged and fetched by the Python library.
 #[test]
 fn the_twilio_helper_library_for_python_reads_the_events() {

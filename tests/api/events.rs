@@ -9,7 +9,7 @@ use crate::helpers::{spawn_app, spawn_app_with, Auth, Member, TestApp};
 const EVENTS: &str = "/restcomm/v1/Events";
 
 /// Every event `auth` may see with `query`, newest first, following `next_page_url`.
-fn events(app: &TestApp, auth: &Auth, query: &str) -> Vec<Value> {
+pub(super) fn events(app: &TestApp, auth: &Auth, query: &str) -> Vec<Value> {
     let mut listed = Vec::new();
     let mut next = Some(format!("{EVENTS}?{query}"));
     while let Some(path) = next {
@@ -27,7 +27,7 @@ fn events(app: &TestApp, auth: &Auth, query: &str) -> Vec<Value> {
     listed
 }
 
-fn one<'a>(events: &'a [Value], kind: &str, about: &str) -> &'a Value {
+pub(super) fn one<'a>(events: &'a [Value], kind: &str, about: &str) -> &'a Value {
     let found: Vec<_> = events
         .iter()
         .filter(|e| e["event_type"] == kind && e["account_sid"] == about)
@@ -407,6 +407,35 @@ fn no_event_ever_holds_a_secret() {
         &[("FriendlyName", "Bot")],
     );
     let api_token = api_only.json()["auth_token"].as_str().unwrap().to_owned();
+    // Rotation and keys: every secret they hand out stays out of the trail too.
+    let own = Auth::basic(&member.sid, &new_token);
+    let secondary = app.post("/restcomm/v1/AuthTokens/Secondary", &own, &[]);
+    assert_eq!(secondary.status, 201, "{}", secondary.body);
+    let promoted_token = secondary.json()["secondary_auth_token"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let promoted = app.post("/restcomm/v1/AuthTokens/Promote", &own, &[]);
+    assert_eq!(promoted.status, 200, "{}", promoted.body);
+    let own = Auth::basic(&member.sid, &promoted_token);
+    let pending = app.post("/restcomm/v1/AuthTokens/Secondary", &own, &[]);
+    let pending_token = pending.json()["secondary_auth_token"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let keys = format!("/Accounts/{}/Keys.json", member.sid);
+    let key = app.post(&keys, &own, &[("FriendlyName", "Sentinel key")]);
+    assert_eq!(key.status, 201, "{}", key.body);
+    let (key_sid, key_secret) = (
+        key.json()["sid"].as_str().unwrap().to_owned(),
+        key.json()["secret"].as_str().unwrap().to_owned(),
+    );
+    let with_key = Auth::basic(&key_sid, &key_secret);
+    let renamed = app.post(&path, &with_key, &[("FriendlyName", "Renamed with a key")]);
+    assert_eq!(renamed.status, 200, "{}", renamed.body);
+    let key_path = format!("/Accounts/{}/Keys/{key_sid}.json", member.sid);
+    let gone = app.request("DELETE", &key_path, &own, &[], None);
+    assert_eq!(gone.status, 204, "{}", gone.body);
     let body = app
         .get(&format!("{EVENTS}?PageSize=1000"), &app.admin_auth())
         .body;
@@ -418,6 +447,10 @@ fn no_event_ever_holds_a_secret() {
         api_token,
         app.admin.token.clone(),
         app.admin.password.clone().unwrap(),
+        promoted_token,
+        pending_token,
+        key_secret.clone(),
+        key_secret[..8].to_owned(),
     ];
     // Not even a prefix of a token.
     secrets.extend(
@@ -431,4 +464,7 @@ fn no_event_ever_holds_a_secret() {
         assert!(!body.contains(secret.as_str()), "{secret} in {body}");
     }
     assert!(!body.contains("$2"), "a bcrypt hash: {body}");
+    for kind in ["auth-token.promoted", "api-key.created", "api-key.deleted"] {
+        assert!(body.contains(kind), "{kind} was recorded: {body}");
+    }
 }

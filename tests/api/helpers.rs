@@ -74,6 +74,23 @@ impl Reply {
             .get(name)
             .map(|v| v.to_str().unwrap().to_owned())
     }
+    /// Asserts that the JSON body is an object with exactly these keys, in this order.
+    pub fn assert_fields(&self, expected: &[&str]) {
+        let body = self.json();
+        assert_eq!(
+            body.as_object().unwrap().len(),
+            expected.len(),
+            "{}",
+            self.body
+        );
+        let mut at = 0;
+        for key in expected {
+            at += self.body[at..]
+                .find(&format!("\"{key}\":"))
+                .unwrap_or_else(|| panic!("{key} missing or out of order: {}", self.body));
+        }
+    }
+
     /// Asserts the status and the contract's error code in a JSON error body.
     pub fn assert_error(&self, status: u16, code: u64) {
         assert_eq!(self.status, status, "body: {}", self.body);

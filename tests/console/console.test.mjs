@@ -149,6 +149,67 @@ async function administrator(context) {
   assert.equal((await accountAsAdmin(ADMIN)).friendly_name, 'Head office');
   step('the session goes on with the new password: renaming itself works');
 
+  // Rotating the AuthToken: make a secondary token, promote it, make and delete another.
+  const asToken = async (token) => (await api(admin.sid, token, 'GET', `/Accounts/${admin.sid}.json`)).status;
+  const before = (await accountAsAdmin(ADMIN)).auth_token;
+  await page.click('#secondary-create');
+  await see(page, '#notice', 'Your secondary AuthToken');
+  const secondary = await page.inputValue('#notice-secondary-authtoken');
+  assert.equal(await asToken(secondary), 200);
+  assert.equal(await asToken(before), 200);
+  step('a secondary token is shown once, and both tokens work');
+  await page.click('#secondary-promote');
+  await see(page, '#notice', 'now your AuthToken');
+  assert.equal(await page.inputValue('#account-token'), secondary);
+  assert.equal((await accountAsAdmin(ADMIN)).auth_token, secondary);
+  assert.equal(await asToken(before), 401);
+  await page.click('#secondary-promote');
+  await see(page, '#rotation-form .form-error', 'no secondary token');
+  step('promoting it makes it the AuthToken and retires the old one; there is none left to promote');
+  await page.click('#notice button.quiet');
+  await page.click('#secondary-create');
+  await see(page, '#notice', 'Your secondary AuthToken');
+  const third = await page.inputValue('#notice-secondary-authtoken');
+  assert.equal(await asToken(third), 200);
+  await page.click('#notice button.quiet');
+  await page.click('#secondary-delete');
+  await see(page, '#notice', 'secondary token is deleted');
+  assert.equal(await asToken(third), 401);
+  assert.equal(await asToken(secondary), 200);
+  step('a secondary token can be deleted instead: it stops working');
+
+  // API keys of the signed-in account.
+  await see(page, '#keys-caption', 'Your API keys');
+  await page.fill('#key-name', 'Deploy bot');
+  await page.click('#key-create-form button');
+  await see(page, '#notice', 'Made the key Deploy bot');
+  const keySid = await page.inputValue('#notice-key-sid');
+  const keySecret = await page.inputValue('#notice-key-secret');
+  assert.match(keySid, /^SK[0-9a-f]{32}$/);
+  assert.equal((await api(keySid, keySecret, 'GET', `/Accounts/${admin.sid}.json`)).status, 200);
+  await page.locator(`#keys-table tr[data-sid="${keySid}"]`).waitFor();
+  assert.ok(!(await page.locator('#keys-table').textContent()).includes(keySecret));
+  step('a key is made, its secret shown once, and it works');
+  await page.getByRole('textbox', { name: `Name of the key ${keySid}` }).fill('Deploys');
+  await page.getByRole('button', { name: `Rename the key ${keySid}` }).click();
+  for (let tries = 0; ; tries += 1) {
+    const key = await asAdmin('GET', `/Accounts/${admin.sid}/Keys/${keySid}.json`);
+    if (key.body.friendly_name === 'Deploys') break;
+    assert.ok(tries < 50, 'the key was renamed');
+    await new Promise((resolve) => { setTimeout(resolve, 100); });
+  }
+  step('a key is renamed in its row');
+  const deleteKey = page.getByRole('button', { name: `Delete the key ${keySid}` });
+  await deleteKey.click();
+  await see(page, `#keys-table tr[data-sid="${keySid}"] button.danger`, 'Delete for good?');
+  assert.equal((await api(keySid, keySecret, 'GET', `/Accounts/${admin.sid}.json`)).status, 200);
+  await deleteKey.click();
+  await page.locator(`#keys-table tr[data-sid="${keySid}"]`).waitFor({ state: 'detached' });
+  assert.equal((await api(keySid, keySecret, 'GET', `/Accounts/${admin.sid}.json`)).status, 401);
+  await see(page, '#keys-empty', 'No API keys yet');
+  await page.click('#notice button.quiet');
+  step('a key is deleted after a second click, and stops working at once');
+
   // Create a sub-account.
   await page.fill('#create-email', OPS.email);
   await page.fill('#create-password', OPS.password);
@@ -218,6 +279,24 @@ async function administrator(context) {
   assert.equal((await accountAsAdmin(ops.sid)).status, 'active');
   step('reactivate');
 
+  await page.click('#manage-keys');
+  await page.locator('#manage-dialog').waitFor({ state: 'hidden' });
+  await see(page, '#keys-caption', 'API keys of Night shift');
+  await page.fill('#key-name', 'Ops key');
+  await page.click('#key-create-form button');
+  await see(page, '#notice', 'Made the key Ops key');
+  const opsKey = await page.inputValue('#notice-key-sid');
+  const opsSecret = await page.inputValue('#notice-key-secret');
+  const asOpsKey = await api(opsKey, opsSecret, 'GET', `/Accounts/${ops.sid}.json`);
+  assert.equal(asOpsKey.status, 200);
+  assert.equal(asOpsKey.body.sid, ops.sid);
+  await page.locator(`#keys-table tr[data-sid="${opsKey}"]`).waitFor();
+  await page.click('#notice button.quiet');
+  await page.click('#keys-mine');
+  await see(page, '#keys-caption', 'Your API keys');
+  assert.equal(await page.locator(`#keys-table tr[data-sid="${opsKey}"]`).count(), 0);
+  step("an Administrator makes a key for a sub-account, which acts as that sub-account");
+
   // The sub-account, now an Administrator, makes its own sub-account through the API.
   const made = await api(OPS.email, OPS.password, 'POST', '/Accounts.json',
     { EmailAddress: CREW.email, Password: CREW.password, FriendlyName: 'Night crew lead' });
@@ -248,7 +327,9 @@ async function administrator(context) {
   assert.ok(await page.locator('#manage-closed').isVisible());
   assert.ok(!(await page.locator('#rename-form').isVisible()));
   await page.keyboard.press('Escape');
-  step('close, after a confirmation that names the account and says it is final');
+  assert.equal((await api(opsKey, opsSecret, 'GET', `/Accounts/${ops.sid}.json`)).status, 401);
+  assert.equal((await asAdmin('GET', `/Accounts/${ops.sid}/Keys.json`)).body.keys.length, 0);
+  step('close, after a confirmation that names the account and says it is final; its keys are gone');
 
   // A Developer who must choose a password, and an API-only account.
   await page.fill('#create-email', DEV.email);

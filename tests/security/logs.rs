@@ -219,6 +219,42 @@ fn the_log_holds_no_secret_and_no_forged_line() {
     );
     assert_eq!(status, 404);
 
+    // An API key: made, used, guessed at, deleted, and used again.
+    let keys = format!("/Accounts/{member_sid}/Keys.json");
+    let key = run.json("POST", &keys, &basic(MEMBER, CHANGED_PASSWORD), None);
+    let key_sid = key["sid"].as_str().unwrap().to_owned();
+    let key_secret = key["secret"].as_str().unwrap().to_owned();
+    run.json("GET", &path, &basic(&key_sid, &key_secret), None);
+    let wrong_key = basic(&key_sid, "Sentinel-Wrong-Key-Secret");
+    assert_eq!(run.send("GET", &path, Some(&wrong_key), None).0, 401);
+    let key_path = format!("/Accounts/{member_sid}/Keys/{key_sid}.json");
+    let by_key = basic(&key_sid, &key_secret);
+    assert_eq!(run.send("DELETE", &key_path, Some(&by_key), None).0, 403);
+    let (status, _) = run.send(
+        "DELETE",
+        &key_path,
+        Some(&basic(MEMBER, CHANGED_PASSWORD)),
+        None,
+    );
+    assert_eq!(status, 204);
+    assert_eq!(run.send("GET", &path, Some(&by_key), None).0, 401);
+    secrets.extend([key_secret, "Sentinel-Wrong-Key-Secret".into(), by_key]);
+    // A secondary AuthToken: made, used, and promoted.
+    let v1 = run.base.replace(BASE, "/restcomm/v1");
+    let api = std::mem::replace(&mut run.base, v1);
+    let member_token = basic(&member_sid, &second_token);
+    let secondary = run.json("POST", "/AuthTokens/Secondary", &member_token, None);
+    let secondary = secondary["secondary_auth_token"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let by_secondary = basic(&member_sid, &secondary);
+    run.json("POST", "/AuthTokens/Promote", &by_secondary, None);
+    run.base = api;
+    assert_eq!(run.send("GET", &path, Some(&member_token), None).0, 401);
+    run.json("GET", &path, &by_secondary, None);
+    secrets.extend([secondary, by_secondary]);
+
     secrets.extend([admin_token.clone(), first_token, second_token]);
     secrets.extend([admin_by_password, admin_by_token]);
     std::thread::sleep(Duration::from_millis(500));

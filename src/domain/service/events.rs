@@ -173,7 +173,7 @@ impl AccountService {
     pub async fn prune_events(&self, before: UnixTime) -> Result<u64, DomainError> {
         let deleted = Arc::new(AtomicU64::new(0));
         let count = Arc::clone(&deleted);
-        self.write(Box::new(move |tx| {
+        self.write(move |tx| {
             let root = tx.first_root()?.ok_or(DomainError::NotFound)?;
             let pruned = tx.prune_events(before)?;
             // A job may run again after a retry: the last run is the one that commits.
@@ -190,7 +190,7 @@ impl AccountService {
             );
             tx.record(&event)?;
             Ok(root)
-        }))
+        })
         .await?;
         Ok(deleted.load(Ordering::Relaxed))
     }

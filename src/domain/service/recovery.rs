@@ -26,7 +26,7 @@ impl AccountService {
         let secret = self.hash(&password).await?;
         let sid = target.sid.clone();
         let updated = self
-            .write(Box::new(move |tx| {
+            .write(move |tx| {
                 let target = tx.find_for_update(&key)?.ok_or(DomainError::NotFound)?;
                 if target.status() == Status::Closed {
                     return Err(DomainError::Closed);
@@ -41,7 +41,7 @@ impl AccountService {
                 tx.update(&updated)?;
                 audit::password_reset(tx, &updated)?;
                 reread(&*tx, &updated.sid)
-            }))
+            })
             .await?;
         self.credentials.forget(&sid);
         Ok(updated)

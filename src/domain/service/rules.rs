@@ -222,6 +222,8 @@ impl UpdatePlan {
         if let Some(secret) = secret {
             account.password_hash = secret.password_hash;
             account.token_salt = secret.token_salt;
+            // A new password brings a new AuthToken, and ends any rotation under way.
+            account.secondary = None;
             if account.own_status == Status::Uninitialized {
                 account.own_status = Status::Active;
             }
@@ -318,6 +320,7 @@ impl CreatePlan {
             ancestor_suspended: false,
             password_hash: secret.password_hash,
             token_salt: secret.token_salt,
+            secondary: None,
             created: self.now,
             updated: self.now,
         }
@@ -339,6 +342,7 @@ mod tests {
             ancestor_suspended: false,
             password_hash: Some("$2b$04$x".into()),
             token_salt: String::new(),
+            secondary: None,
             created: UnixTime(0),
             updated: UnixTime(0),
         }

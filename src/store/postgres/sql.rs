@@ -9,12 +9,15 @@ use postgres::error::SqlState;
 use postgres::types::ToSql;
 use postgres::{Client, Row, Statement};
 
-use crate::domain::account::{Account, AccountSid, Email, FriendlyName, Role, Status, UnixTime};
+use crate::domain::account::{
+    Account, AccountSid, Email, FriendlyName, Role, SecondaryToken, Status, UnixTime,
+};
 use crate::domain::event::{Event, EventSid};
+use crate::domain::keys::{ApiKey, KeySid};
 use crate::domain::paging::MAX_PAGE_SIZE;
 use crate::domain::store::{
-    AccountKey, AccountRead, AccountWrite, Cursor, EventQuery, ListQuery, Listed, ListedEvent,
-    Position, Scope, StoreError,
+    AccountKey, AccountRead, AccountWrite, Cursor, EventQuery, KeyQuery, ListQuery, Listed,
+    ListedEvent, ListedKey, Position, Scope, StoreError,
 };
 use crate::store::events;
 use crate::store::sqlite::ListShape;
@@ -155,18 +158,11 @@ impl<'a> Session<'a> {
         let Some(account) = self.deferred.borrow_mut().take() else {
             return Ok(());
         };
-        let result = self.conn.borrow_mut().execute(
-            UPDATE_ACCOUNT,
-            &[
-                &account.sid.as_str(),
-                &account.friendly_name.as_str(),
-                &account.role.as_str(),
-                &account.own_status.as_str(),
-                &account.password_hash,
-                &account.token_salt,
-                &account.updated.0,
-            ],
-        );
+        let values = AccountValues::of(&account);
+        let result = self
+            .conn
+            .borrow_mut()
+            .execute(UPDATE_ACCOUNT, &values.params());
         result.map(drop).map_err(|error| self.fail(error))
     }
 }
@@ -265,6 +261,31 @@ impl AccountRead for Session<'_> {
             .map_err(|error| self.fail(error))?
             .unwrap_or(false);
         Ok(!any)
+    }
+
+    fn find_key(&self, sid: &KeySid) -> Result<Option<ApiKey>, StoreError> {
+        match self.query(FIND_KEY, &[&sid.as_str()])?.first() {
+            Some(row) => Ok(Some(key_from_row(row)?.key)),
+            None => Ok(None),
+        }
+    }
+
+    fn list_keys(&self, query: &KeyQuery) -> Result<Vec<ListedKey>, StoreError> {
+        list_keys(self, query)
+    }
+
+    fn count_keys(&self, account: &AccountSid) -> Result<usize, StoreError> {
+        let rows = self.query(
+            "SELECT count(*) FROM api_keys WHERE account_sid = $1",
+            &[&account.as_str()],
+        )?;
+        let count: i64 = rows
+            .first()
+            .map(|row| row.try_get(0))
+            .transpose()
+            .map_err(|error| self.fail(error))?
+            .unwrap_or(0);
+        Ok(usize::try_from(count).unwrap_or(usize::MAX))
     }
 
     fn first_root(&self) -> Result<Option<Account>, StoreError> {
@@ -425,19 +446,59 @@ impl AccountWrite for Session<'_> {
         let Some(account) = self.deferred.borrow_mut().take() else {
             return self.execute(insert_event_sql(), &values);
         };
-        let (sid, name) = (account.sid.as_str(), account.friendly_name.as_str());
-        let (role, status) = (account.role.as_str(), account.own_status.as_str());
-        let mut params: Vec<&(dyn ToSql + Sync)> = vec![
-            &sid,
-            &name,
-            &role,
-            &status,
-            &account.password_hash,
-            &account.token_salt,
-            &account.updated.0,
-        ];
+        let account = AccountValues::of(&account);
+        let mut params = account.params().to_vec();
         params.extend(values);
         self.execute(update_and_insert_event_sql(), &params)
+    }
+
+    /// `seq` comes from the identity column, as for accounts.
+    fn insert_key(&mut self, key: &ApiKey) -> Result<(), StoreError> {
+        self.execute(
+            "INSERT INTO api_keys (sid, account_sid, friendly_name, secret_hash, date_created,
+                 date_updated)
+             VALUES ($1, $2, $3, $4, $5, $6)",
+            &[
+                &key.sid.as_str(),
+                &key.account.as_str(),
+                &key.friendly_name.as_ref().map(FriendlyName::as_str),
+                &key.secret_hash,
+                &key.created.0,
+                &key.updated.0,
+            ],
+        )
+    }
+
+    fn update_key(&mut self, key: &ApiKey) -> Result<(), StoreError> {
+        self.execute(
+            "UPDATE api_keys SET friendly_name = $2, date_updated = $3 WHERE sid = $1",
+            &[
+                &key.sid.as_str(),
+                &key.friendly_name.as_ref().map(FriendlyName::as_str),
+                &key.updated.0,
+            ],
+        )
+    }
+
+    fn delete_key(&mut self, sid: &KeySid) -> Result<bool, StoreError> {
+        let rows = self.query(
+            "DELETE FROM api_keys WHERE sid = $1 RETURNING sid",
+            &[&sid.as_str()],
+        )?;
+        Ok(!rows.is_empty())
+    }
+
+    fn delete_keys_in_subtree(&mut self, sid: &AccountSid) -> Result<Vec<ApiKey>, StoreError> {
+        let rows = self.query(
+            "DELETE FROM api_keys WHERE account_sid IN (
+                 SELECT sid FROM accounts WHERE sid = $1 OR root_sid = $1 OR branch_sid = $1)
+             RETURNING sid, account_sid, friendly_name, secret_hash, date_created, date_updated,
+                 seq",
+            &[&sid.as_str()],
+        )?;
+        rows.iter()
+            .map(|row| key_from_row(row).map(|listed| listed.key))
+            .collect()
     }
 
     fn prune_events(&mut self, before: UnixTime) -> Result<u64, StoreError> {
@@ -466,7 +527,7 @@ macro_rules! select_account {
             "SELECT a.sid, a.level, a.root_sid, a.branch_sid, a.email, a.friendly_name, a.role,
                     a.status, a.password_hash, a.token_salt, a.date_created, a.date_updated, a.seq, ",
             ancestor_suspended!(),
-            " FROM accounts a"
+            ", a.secondary_salt, a.secondary_created FROM accounts a"
         )
     };
 }
@@ -499,8 +560,49 @@ macro_rules! lock_ancestors {
 const LOCK_ANCESTORS_BY_SID: &str = lock_ancestors!("sid");
 const LOCK_ANCESTORS_BY_EMAIL: &str = lock_ancestors!("email");
 
+/// The parameters of [`UPDATE_ACCOUNT`], borrowed from an account.
+struct AccountValues<'a> {
+    account: &'a Account,
+    sid: &'a str,
+    name: &'a str,
+    role: &'a str,
+    status: &'a str,
+    secondary_salt: Option<&'a str>,
+    secondary_created: Option<i64>,
+}
+
+impl<'a> AccountValues<'a> {
+    fn of(account: &'a Account) -> AccountValues<'a> {
+        let secondary = account.secondary.as_ref();
+        AccountValues {
+            account,
+            sid: account.sid.as_str(),
+            name: account.friendly_name.as_str(),
+            role: account.role.as_str(),
+            status: account.own_status.as_str(),
+            secondary_salt: secondary.map(|secondary| secondary.salt.as_str()),
+            secondary_created: secondary.map(|secondary| secondary.created.0),
+        }
+    }
+
+    fn params(&self) -> [&(dyn ToSql + Sync); 9] {
+        [
+            &self.sid,
+            &self.name,
+            &self.role,
+            &self.status,
+            &self.account.password_hash,
+            &self.account.token_salt,
+            &self.account.updated.0,
+            &self.secondary_salt,
+            &self.secondary_created,
+        ]
+    }
+}
+
 const UPDATE_ACCOUNT: &str = "UPDATE accounts SET friendly_name = $2, role = $3, status = $4,
-         password_hash = $5, token_salt = $6, date_updated = $7
+         password_hash = $5, token_salt = $6, date_updated = $7, secondary_salt = $8,
+         secondary_created = $9
      WHERE sid = $1";
 
 /// `INSERT INTO events` with its values numbered from `$first`.
@@ -521,7 +623,7 @@ fn insert_event_sql() -> &'static str {
 /// [`UPDATE_ACCOUNT`] and the event that records it, in one statement (one round trip).
 fn update_and_insert_event_sql() -> &'static str {
     static SQL: OnceLock<String> = OnceLock::new();
-    SQL.get_or_init(|| format!("WITH changed AS ({UPDATE_ACCOUNT}) {}", insert_event(8)))
+    SQL.get_or_init(|| format!("WITH changed AS ({UPDATE_ACCOUNT}) {}", insert_event(10)))
 }
 
 const FIRST_ROOT: &str = concat!(
@@ -677,7 +779,82 @@ fn account_from_row(row: &Row) -> Result<Account, StoreError> {
         created: UnixTime(number(10)?),
         updated: UnixTime(number(11)?),
         ancestor_suspended: row.try_get(13).map_err(|_| corrupt("flag"))?,
+        secondary: match (optional_text(14)?, row.try_get::<_, Option<i64>>(15)) {
+            (Some(salt), Ok(Some(created))) => Some(SecondaryToken {
+                salt: salt.to_owned(),
+                created: UnixTime(created),
+            }),
+            _ => None,
+        },
     })
+}
+
+const FIND_KEY: &str = "SELECT sid, account_sid, friendly_name, secret_hash, date_created, \
+     date_updated, seq FROM api_keys WHERE sid = $1";
+const KEYS_FROM: &str = "SELECT sid, account_sid, friendly_name, secret_hash, date_created, \
+     date_updated, seq FROM api_keys WHERE account_sid = $1 \
+     ORDER BY date_created, seq LIMIT $2 OFFSET $3";
+const KEYS_AFTER: &str = "SELECT sid, account_sid, friendly_name, secret_hash, date_created, \
+     date_updated, seq FROM api_keys WHERE account_sid = $1 AND (date_created, seq) > ($3, $4) \
+     ORDER BY date_created, seq LIMIT $2";
+const KEYS_BEFORE: &str = "SELECT sid, account_sid, friendly_name, secret_hash, date_created, \
+     date_updated, seq FROM api_keys WHERE account_sid = $1 AND (date_created, seq) < ($3, $4) \
+     ORDER BY date_created DESC, seq DESC LIMIT $2";
+
+fn list_keys(session: &Session<'_>, query: &KeyQuery) -> Result<Vec<ListedKey>, StoreError> {
+    let account = query.account.as_str();
+    let limit = i64::try_from(query.limit).unwrap_or(i64::MAX);
+    let rows = match &query.position {
+        Position::Offset(offset) => {
+            let offset = i64::try_from(*offset).unwrap_or(i64::MAX);
+            session.query(KEYS_FROM, &[&account, &limit, &offset])?
+        }
+        Position::After(cursor) => session.query(
+            KEYS_AFTER,
+            &[&account, &limit, &cursor.created.0, &cursor.seq],
+        )?,
+        Position::Before(cursor) => session.query(
+            KEYS_BEFORE,
+            &[&account, &limit, &cursor.created.0, &cursor.seq],
+        )?,
+    };
+    let mut keys = rows
+        .iter()
+        .map(key_from_row)
+        .collect::<Result<Vec<_>, _>>()?;
+    if matches!(query.position, Position::Before(_)) {
+        keys.reverse();
+    }
+    Ok(keys)
+}
+
+fn key_from_row(row: &Row) -> Result<ListedKey, StoreError> {
+    let corrupt = |what: &str| StoreError::Failed(format!("a stored key has an invalid {what}"));
+    let text = |index: usize| -> Result<&str, StoreError> {
+        row.try_get(index).map_err(|_| corrupt("text column"))
+    };
+    let number = |index: usize| -> Result<i64, StoreError> {
+        row.try_get(index).map_err(|_| corrupt("number column"))
+    };
+    let friendly_name = row
+        .try_get::<_, Option<&str>>(2)
+        .map_err(|_| corrupt("friendly name"))?
+        .map(FriendlyName::from_stored)
+        .transpose()
+        .map_err(|_| corrupt("friendly name"))?;
+    let key = ApiKey {
+        sid: KeySid::parse(text(0)?).ok_or_else(|| corrupt("sid"))?,
+        account: AccountSid::parse(text(1)?).ok_or_else(|| corrupt("account sid"))?,
+        friendly_name,
+        secret_hash: text(3)?.to_owned(),
+        created: UnixTime(number(4)?),
+        updated: UnixTime(number(5)?),
+    };
+    let cursor = Cursor {
+        created: key.created,
+        seq: number(6)?,
+    };
+    Ok(ListedKey { key, cursor })
 }
 
 pub fn is_retryable(error: &postgres::Error) -> bool {
@@ -743,7 +920,7 @@ mod tests {
         let mut numbers = placeholders(update_and_insert_event_sql());
         numbers.sort_unstable();
         numbers.dedup();
-        assert_eq!(numbers, (1..=20).collect::<Vec<_>>());
+        assert_eq!(numbers, (1..=22).collect::<Vec<_>>());
         assert_eq!(
             placeholders(insert_event_sql()),
             (1..=13).collect::<Vec<_>>()

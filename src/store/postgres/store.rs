@@ -20,10 +20,9 @@ use super::failures::PostgresCounts;
 use super::open::off_runtime;
 use super::sql::{is_broken, is_retryable, store_error, Conn, Session, Trouble};
 use super::url::Settings;
-use crate::domain::account::Account;
 use crate::domain::error::DomainError;
 use crate::domain::store::{
-    AccountWrite, Answer, DataVersion, ReadJob, Store, StoreError, WriteJob, WriteReply,
+    AccountWrite, Answer, DataVersion, ReadJob, Store, StoreError, WriteJob, WriteReply, Written,
 };
 use crate::domain::throttle::{FailureCounts, ThrottleLimits};
 use crate::metrics::metrics;
@@ -153,7 +152,7 @@ fn read_version(pool: &Pool) -> Result<String, StoreError> {
 }
 
 /// Runs the job in its own transaction, again after a serialization failure or deadlock.
-fn write(pool: &Pool, job: &WriteJob) -> Result<Account, DomainError> {
+fn write(pool: &Pool, job: &WriteJob) -> Result<Written, DomainError> {
     let mut outcome = Err(StoreError::Busy.into());
     for _ in 0..ATTEMPTS {
         let mut retry = false;
@@ -185,7 +184,7 @@ pub(super) fn trouble(error: &postgres::Error) -> Trouble {
 fn attempt(
     conn: &mut Conn,
     job: &WriteJob,
-) -> (Result<Result<Account, DomainError>, StoreError>, Trouble) {
+) -> (Result<Result<Written, DomainError>, StoreError>, Trouble) {
     if let Err(error) = conn.client.batch_execute("BEGIN") {
         return (Err(store_error(&error)), trouble(&error));
     }

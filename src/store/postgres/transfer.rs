@@ -7,14 +7,18 @@ use super::migrate::{latest_version, migrate, schema_version};
 use super::open::{database_error, migrate_error, off_runtime, KEY_CHECK_LOCK};
 use super::url::Settings;
 use crate::store::transfer::{
-    carried_rows, require_latest, AccountRow, CopyError, EventRow, Installation, EVENT_COLUMNS,
-    EVENT_TEXTS,
+    carried_rows, require_latest, AccountRow, CopyError, EventRow, Installation, KeyRow,
+    EVENT_COLUMNS, EVENT_TEXTS,
 };
 use crate::store::OpenError;
 
 /// The columns in the order both statements below name them.
 const ACCOUNT_COLUMNS: &str = "sid, level, owner_sid, root_sid, branch_sid, email, friendly_name, \
-     role, status, password_hash, token_salt, date_created, date_updated, seq";
+     role, status, password_hash, token_salt, date_created, date_updated, seq, secondary_salt, \
+     secondary_created";
+
+const KEY_COLUMNS: &str =
+    "sid, account_sid, friendly_name, secret_hash, date_created, date_updated, seq";
 
 /// One REPEATABLE READ transaction: every row as of one moment, while nodes keep writing.
 pub fn read_installation(settings: &Settings) -> Result<Installation, CopyError> {
@@ -99,6 +103,22 @@ fn read_rows(tx: &mut Transaction<'_>) -> Result<Installation, postgres::Error> 
         .iter()
         .map(account_from_row)
         .collect::<Result<Vec<_>, _>>()?;
+    let sql = format!("SELECT {KEY_COLUMNS} FROM api_keys ORDER BY seq");
+    let keys = tx
+        .query(&sql, &[])?
+        .iter()
+        .map(|row| {
+            Ok(KeyRow {
+                sid: row.try_get(0)?,
+                account_sid: row.try_get(1)?,
+                friendly_name: row.try_get(2)?,
+                secret_hash: row.try_get(3)?,
+                date_created: row.try_get(4)?,
+                date_updated: row.try_get(5)?,
+                seq: row.try_get(6)?,
+            })
+        })
+        .collect::<Result<Vec<_>, postgres::Error>>()?;
     let rows = tx
         .query("SELECT name, value FROM installation ORDER BY name", &[])?
         .iter()
@@ -112,6 +132,7 @@ fn read_rows(tx: &mut Transaction<'_>) -> Result<Installation, postgres::Error> 
         .collect::<Result<Vec<_>, _>>()?;
     Ok(Installation {
         accounts,
+        keys,
         events,
         rows,
     })
@@ -145,6 +166,8 @@ fn account_from_row(row: &postgres::Row) -> Result<AccountRow, postgres::Error> 
         date_created: row.try_get(11)?,
         date_updated: row.try_get(12)?,
         seq: row.try_get(13)?,
+        secondary_salt: row.try_get(14)?,
+        secondary_created: row.try_get(15)?,
     })
 }
 
@@ -186,6 +209,8 @@ fn fill(tx: &mut Transaction<'_>, installation: &Installation) -> Result<(), pos
     let optional =
         |f: fn(&AccountRow) -> &Option<String>| rows.iter().map(f).cloned().collect::<Vec<_>>();
     let number = |f: fn(&AccountRow) -> i64| rows.iter().map(f).collect::<Vec<_>>();
+    let secondary_created: Vec<Option<i64>> =
+        rows.iter().map(|row| row.secondary_created).collect();
     let levels: Vec<i32> = rows
         .iter()
         .map(|row| i32::try_from(row.level).unwrap_or(i32::MAX))
@@ -194,7 +219,8 @@ fn fill(tx: &mut Transaction<'_>, installation: &Installation) -> Result<(), pos
         "INSERT INTO accounts ({ACCOUNT_COLUMNS})
          SELECT * FROM unnest($1::text[], $2::integer[], $3::text[], $4::text[], $5::text[],
                               $6::text[], $7::text[], $8::text[], $9::text[], $10::text[],
-                              $11::text[], $12::bigint[], $13::bigint[], $14::bigint[])"
+                              $11::text[], $12::bigint[], $13::bigint[], $14::bigint[],
+                              $15::text[], $16::bigint[])"
     );
     tx.execute(
         &sql,
@@ -213,6 +239,8 @@ fn fill(tx: &mut Transaction<'_>, installation: &Installation) -> Result<(), pos
             &number(|row| row.date_created),
             &number(|row| row.date_updated),
             &number(|row| row.seq),
+            &optional(|row| &row.secondary_salt),
+            &secondary_created,
         ],
     )?;
     tx.execute(
@@ -220,6 +248,7 @@ fn fill(tx: &mut Transaction<'_>, installation: &Installation) -> Result<(), pos
          FROM accounts",
         &[],
     )?;
+    fill_keys(tx, &installation.keys)?;
     fill_events(tx, &installation.events)?;
     for (name, value) in carried_rows(installation) {
         tx.execute(
@@ -227,6 +256,36 @@ fn fill(tx: &mut Transaction<'_>, installation: &Installation) -> Result<(), pos
             &[&name, &value],
         )?;
     }
+    Ok(())
+}
+
+/// The keys as the accounts are filled: one statement, then the sequence moved past them.
+fn fill_keys(tx: &mut Transaction<'_>, keys: &[KeyRow]) -> Result<(), postgres::Error> {
+    let text = |f: fn(&KeyRow) -> &String| keys.iter().map(f).cloned().collect::<Vec<_>>();
+    let number = |f: fn(&KeyRow) -> i64| keys.iter().map(f).collect::<Vec<_>>();
+    let names: Vec<Option<String>> = keys.iter().map(|key| key.friendly_name.clone()).collect();
+    let sql = format!(
+        "INSERT INTO api_keys ({KEY_COLUMNS})
+         SELECT * FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::bigint[],
+                              $6::bigint[], $7::bigint[])"
+    );
+    tx.execute(
+        &sql,
+        &[
+            &text(|key| &key.sid),
+            &text(|key| &key.account_sid),
+            &names,
+            &text(|key| &key.secret_hash),
+            &number(|key| key.date_created),
+            &number(|key| key.date_updated),
+            &number(|key| key.seq),
+        ],
+    )?;
+    tx.execute(
+        "SELECT setval(pg_get_serial_sequence('api_keys', 'seq'), coalesce(max(seq), 0) + 1, false)
+         FROM api_keys",
+        &[],
+    )?;
     Ok(())
 }
 
