@@ -5,11 +5,13 @@
 mod backup;
 mod check;
 mod copy;
+mod import;
 mod new_key;
 mod reset_password;
 
 pub use backup::backup;
 pub use check::check;
 pub use copy::copy;
+pub use import::import_restcomm;
 pub use new_key::new_key;
 pub use reset_password::reset_password;

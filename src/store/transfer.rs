@@ -10,6 +10,7 @@ use rusqlite::{Connection, OpenFlags, TransactionBehavior};
 use super::lock::InstanceLock;
 use super::sqlite::{open_error, preflight_read_only, recognise, sqlite_cause};
 use super::{database_files, postgres_url, OpenError, SqliteStore, StoreOptions, SyncMode};
+use crate::domain::account::{Account, AccountSid};
 
 /// One account as stored: every column, with `seq` its place in creation order.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -30,12 +31,54 @@ pub struct AccountRow {
     pub seq: i64,
 }
 
+impl AccountRow {
+    /// A new account's row, placed `seq`th in the creation order.
+    pub fn from_account(account: &Account, seq: i64) -> AccountRow {
+        let level = account.level();
+        let root = account.ancestors.first().unwrap_or(&account.sid);
+        let branch = match level {
+            1 => None,
+            2 => Some(&account.sid),
+            _ => account.ancestors.get(1),
+        };
+        AccountRow {
+            sid: account.sid.to_string(),
+            level: level as i64,
+            owner_sid: account.owner().to_string(),
+            root_sid: root.to_string(),
+            branch_sid: branch.map(AccountSid::to_string),
+            email: account
+                .email
+                .as_ref()
+                .map(|email| email.as_str().to_owned()),
+            friendly_name: account.friendly_name.as_str().to_owned(),
+            role: account.role.as_str().to_owned(),
+            status: account.own_status.as_str().to_owned(),
+            password_hash: account.password_hash.clone(),
+            token_salt: account.token_salt.clone(),
+            date_created: account.created.0,
+            date_updated: account.updated.0,
+            seq,
+        }
+    }
+}
+
 /// Everything a copy carries: the accounts in `seq` order, and the installation rows (the key
 /// check value among them) by name.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct Installation {
     pub accounts: Vec<AccountRow>,
     pub rows: Vec<(String, String)>,
+}
+
+impl Installation {
+    /// A new installation of `accounts`, set up with the key whose check value is `key_check`.
+    pub fn new(accounts: Vec<AccountRow>, key_check: String) -> Installation {
+        Installation {
+            accounts,
+            rows: vec![("key_check".to_owned(), key_check)],
+        }
+    }
 }
 
 /// Counts the commits of the store it lives in (PostgreSQL's cross-node data version), so it
