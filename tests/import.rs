@@ -1,0 +1,358 @@
+//! `switchboard import restcomm`: Restcomm-Connect's stock HSQLDB script (with a tree added)
+//! and a generated mysqldump of ten thousand accounts come over field for field, and the old
+//! AuthTokens and passwords keep working until a password is set; every kind of bad input is
+//! refused naming its rows, with nothing written; the file holds no Restcomm token; and the
+//! same import works into PostgreSQL.
+
+#[allow(dead_code)]
+#[path = "support/binary.rs"]
+mod binary;
+#[allow(dead_code)]
+#[path = "support/postgres.rs"]
+mod cluster;
+#[allow(dead_code)]
+#[path = "api/helpers.rs"]
+mod helpers;
+
+use std::fmt::Write as _;
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+use std::time::Duration;
+
+use md5::{Digest, Md5};
+use serde_json::Value;
+
+const FIXTURE: &str = concat!(
+    env!("CARGO_MANIFEST_DIR"),
+    "/tests/fixtures/restcomm/restcomm.script"
+);
+const STOCK_ADMIN: &str = "ACae6e420f425248d6a26948c17a9e2acf";
+const DEFAULT_TOKEN: &str = "77f8c12cc7b8f8423e5c38b035249166";
+/// ops@company.com, an Administrator below the stock one, with password RestComm12.
+const OPS: &str = "ACca42e03f8d49c1e8db839262351318ac";
+const OPS_TOKEN: &str = "28f96b0fea1f9e33646f42026abdf305";
+/// dev@company.com, a Developer below ops, with password latestpassword12.
+const DEV: &str = "AC2d68bae306d2dea6015bf313a187d668";
+const DEV_TOKEN: &str = "81eb94645c485fc39eedc5d46522e5ba";
+
+fn md5_hex(text: &str) -> String {
+    hex::encode(Md5::digest(text.as_bytes()))
+}
+
+fn text(bytes: &[u8]) -> String {
+    String::from_utf8_lossy(bytes).into_owned()
+}
+
+fn import(db: &str, file: &Path, key_file: Option<&Path>) -> Output {
+    let mut command = binary::command();
+    command.args(["--db", db, "import", "restcomm"]).arg(file);
+    if let Some(key_file) = key_file {
+        command.arg("--key-file").arg(key_file);
+    }
+    binary::run(command, None)
+}
+
+fn imported(db: &str, file: &Path, key_file: Option<&Path>) -> String {
+    let out = import(db, file, key_file);
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    text(&out.stdout)
+}
+
+/// A server on an imported database, spoken to as any client would.
+struct Server {
+    address: SocketAddr,
+    client: reqwest::blocking::Client,
+}
+
+impl Server {
+    fn start(db: &str, key_file: &Path, dir: &tempfile::TempDir) -> Server {
+        let mut config = helpers::test_config(dir);
+        config.db_path = PathBuf::from(db);
+        config.key_file = key_file.to_owned();
+        let (address, first_password) = helpers::start(config);
+        assert!(first_password.is_none(), "no first administrator is made");
+        let client = reqwest::blocking::Client::builder()
+            .timeout(Duration::from_secs(30))
+            .pool_idle_timeout(Duration::from_secs(1))
+            .build()
+            .unwrap();
+        Server { address, client }
+    }
+
+    fn url(&self, path: &str) -> String {
+        format!("http://{}{}{path}", self.address, helpers::BASE)
+    }
+
+    fn get(&self, path: &str, user: &str, secret: &str) -> (u16, String) {
+        let reply = self
+            .client
+            .get(self.url(path))
+            .header("Authorization", helpers::basic(user, secret))
+            .send()
+            .unwrap();
+        (reply.status().as_u16(), reply.text().unwrap())
+    }
+
+    fn fetch(&self, sid: &str, user: &str, secret: &str) -> Value {
+        let (status, body) = self.get(&format!("/Accounts/{sid}.json"), user, secret);
+        assert_eq!(status, 200, "{user}: {body}");
+        serde_json::from_str(&body).unwrap()
+    }
+
+    fn post(&self, path: &str, user: &str, secret: &str, form: &[(&str, &str)]) -> (u16, Value) {
+        let reply = self
+            .client
+            .post(self.url(path))
+            .header("Authorization", helpers::basic(user, secret))
+            .header("Content-Type", "application/x-www-form-urlencoded")
+            .body(helpers::encode_form(form))
+            .send()
+            .unwrap();
+        let status = reply.status().as_u16();
+        (
+            status,
+            serde_json::from_str(&reply.text().unwrap()).unwrap(),
+        )
+    }
+
+    /// Every account `sid` lists, following next_page_uri.
+    fn walk(&self, user: &str, secret: &str) -> Vec<Value> {
+        let mut listed = Vec::new();
+        let mut next = Some(format!("{}/Accounts.json?PageSize=1000", helpers::BASE));
+        while let Some(path) = next {
+            let url = format!("http://{}{path}", self.address);
+            let reply = self
+                .client
+                .get(url)
+                .header("Authorization", helpers::basic(user, secret))
+                .send()
+                .unwrap();
+            assert_eq!(reply.status().as_u16(), 200);
+            let page: Value = serde_json::from_str(&reply.text().unwrap()).unwrap();
+            listed.extend(page["accounts"].as_array().unwrap().iter().cloned());
+            next = page["next_page_uri"]
+                .as_str()
+                .map(|uri| format!("/restcomm{uri}"));
+        }
+        listed
+    }
+}
+
+/// No file of the database holds a Restcomm token, in hex or as raw bytes.
+fn assert_holds_no_token(db: &Path, tokens: &[String]) {
+    for file in [
+        db.to_owned(),
+        PathBuf::from(format!("{}-wal", db.display())),
+    ] {
+        let Ok(bytes) = std::fs::read(&file) else {
+            continue;
+        };
+        for token in tokens {
+            let raw = hex::decode(token).unwrap();
+            for needle in [token.as_bytes(), token.to_uppercase().as_bytes(), &raw] {
+                assert!(
+                    !bytes.windows(needle.len()).any(|window| window == needle),
+                    "{} holds the token {token}",
+                    file.display()
+                );
+            }
+        }
+    }
+}
+
+/// The passwords of the fixture's accounts; their MD5s are its tokens.
+const FIXTURE_PASSWORDS: [&str; 7] = [
+    "RestComm",
+    "RestComm12",
+    "latestpassword12",
+    "trial password one",
+    "agent password one",
+    "gone password one",
+    "boss password one",
+];
+
+fn fixture_tokens() -> Vec<String> {
+    let tokens: Vec<String> = FIXTURE_PASSWORDS.iter().map(|p| md5_hex(p)).collect();
+    let script = std::fs::read_to_string(FIXTURE).unwrap();
+    for token in &tokens {
+        assert!(script.contains(token.as_str()), "{token}");
+    }
+    tokens
+}
+
+/// A Python with `twilio`: SWITCHBOARD_TEST_PYTHON, or the virtualenv tests/api makes.
+fn python_with_twilio() -> PathBuf {
+    let python = std::env::var("SWITCHBOARD_TEST_PYTHON").map_or_else(
+        |_| Path::new(env!("CARGO_MANIFEST_DIR")).join("target/test-venv/bin/python"),
+        PathBuf::from,
+    );
+    let ready = Command::new(&python)
+        .args(["-c", "import twilio"])
+        .status()
+        .is_ok_and(|status| status.success());
+    assert!(
+        ready,
+        "no Python with twilio: set SWITCHBOARD_TEST_PYTHON (tests/run does) or run the api \
+         client tests once, which make target/test-venv"
+    );
+    python
+}
+
+const TWILIO_CHECK: &str = r#"
+import sys
+from twilio.rest import Client
+base, sid, token = sys.argv[1:4]
+client = Client(sid, token)
+client.api.base_url = base
+me = client.api.v2010.accounts(sid).fetch()
+assert me.auth_token == token, me.auth_token
+assert me.status == "active", me.status
+listed = [account.sid for account in client.api.v2010.accounts.list(page_size=2)]
+assert sid in listed and len(listed) == len(set(listed)) >= 3, listed
+print("all checks passed")
+"#;
+
+#[test]
+fn the_stock_restcomm_database_imports_and_its_old_secrets_work_until_a_password_is_set() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("imported.db");
+    let db_text = db.to_string_lossy().into_owned();
+    let said = imported(&db_text, Path::new(FIXTURE), None);
+    for part in [
+        "imported 8 accounts",
+        "by status: 3 active, 2 suspended, 1 closed, 2 uninitialized",
+        "by role: 3 Administrator, 4 Developer, 1 ProvisioningAgent",
+        "1 inactive in Restcomm, imported as suspended",
+        "1 of type Trial, imported as Full",
+    ] {
+        assert!(said.contains(part), "{part}: {said}");
+    }
+    let key_file = dir.path().join("imported.db.key");
+    assert_eq!(binary::mode(&key_file) & 0o777, 0o600);
+    assert_holds_no_token(&db, &fixture_tokens());
+
+    let server = Server::start(&db_text, &key_file, &dir);
+    // The stock administrator keeps its Sid, must choose a password, and signs in with
+    // Restcomm's default one meanwhile.
+    let admin = server.fetch(STOCK_ADMIN, "administrator@company.com", "RestComm");
+    assert_eq!(admin["status"], "uninitialized");
+    assert_eq!(admin["auth_token"], DEFAULT_TOKEN);
+    assert_eq!(admin["date_created"], "Tue, 24 Apr 2012 00:00:00 +0000");
+    let (status, _) = server.get("/Accounts.json", STOCK_ADMIN, DEFAULT_TOKEN);
+    assert_eq!(status, 403, "an uninitialized account may only read itself");
+
+    // An active account: its old token and its old password, and the token is shown.
+    let ops = server.fetch(OPS, OPS, OPS_TOKEN);
+    assert_eq!(ops["auth_token"], OPS_TOKEN);
+    assert_eq!(ops["email_address"], "ops@company.com");
+    assert_eq!(ops["owner_account_sid"], STOCK_ADMIN);
+    assert_eq!(ops["date_updated"], "Tue, 05 Jan 2016 08:00:00 +0000");
+    assert_eq!(
+        server.fetch(OPS, "ops@company.com", "RestComm12")["sid"],
+        OPS
+    );
+    assert_eq!(
+        server.fetch(OPS, "OPS@company.com", "RestComm12")["auth_token"],
+        OPS_TOKEN,
+        "a password login (now checked by bcrypt) keeps the token"
+    );
+    let dev = server.fetch(DEV, OPS, OPS_TOKEN);
+    assert_eq!(dev["friendly_name"], "José O'Brien (dev), team 😀");
+    assert_eq!(dev["owner_account_sid"], OPS);
+    assert_eq!(
+        server.fetch(DEV, "dev@company.com", "latestpassword12")["auth_token"],
+        DEV_TOKEN
+    );
+
+    // The official Twilio client, with nothing but the old Sid and AuthToken.
+    let output = Command::new(python_with_twilio())
+        .args(["-c", TWILIO_CHECK])
+        .arg(format!("http://{}/restcomm", server.address))
+        .args([OPS, OPS_TOKEN])
+        .output()
+        .unwrap();
+    let printed = text(&output.stdout);
+    assert!(
+        output.status.success() && printed.contains("all checks passed"),
+        "{printed}\n{}",
+        text(&output.stderr)
+    );
+
+    // A password set ends both old secrets; the new token is a derived one.
+    let new_password = "a brand new password for ops";
+    let (status, changed) = server.post(
+        &format!("/Accounts/{OPS}.json"),
+        OPS,
+        OPS_TOKEN,
+        &[("Password", new_password)],
+    );
+    assert_eq!(status, 200, "{changed}");
+    let new_token = changed["auth_token"].as_str().unwrap().to_owned();
+    assert_ne!(new_token, OPS_TOKEN);
+    for (user, secret) in [(OPS, OPS_TOKEN), ("ops@company.com", "RestComm12")] {
+        let (status, _) = server.get(&format!("/Accounts/{OPS}.json"), user, secret);
+        assert_eq!(status, 401, "{secret}");
+    }
+    assert_eq!(server.fetch(OPS, OPS, &new_token)["auth_token"], new_token);
+    assert_eq!(
+        server.fetch(OPS, "ops@company.com", new_password)["sid"],
+        OPS
+    );
+
+    // The stock administrator chooses its password, then sees the whole imported tree.
+    let admin_password = "the administrator's own password";
+    let (status, admin) = server.post(
+        &format!("/Accounts/{STOCK_ADMIN}.json"),
+        STOCK_ADMIN,
+        DEFAULT_TOKEN,
+        &[("Password", admin_password)],
+    );
+    assert_eq!(status, 200, "{admin}");
+    assert_eq!(admin["status"], "active");
+    let (status, _) = server.get("/Accounts.json", "administrator@company.com", "RestComm");
+    assert_eq!(status, 401);
+    let listed = server.walk("administrator@company.com", admin_password);
+    let shown = |email: &str| -> Value {
+        listed
+            .iter()
+            .find(|account| account["email_address"] == email)
+            .unwrap_or_else(|| panic!("{email} is not listed"))
+            .clone()
+    };
+    assert_eq!(listed.len(), 6, "the stock administrator's tree");
+    let trial = shown("trial@company.com");
+    assert_eq!(
+        (&trial["status"], &trial["type"]),
+        (&"suspended".into(), &"Full".into())
+    );
+    assert_eq!(trial["sid"], format!("AC{}", md5_hex("trial@company.com")));
+    assert_eq!(shown("agent@company.com")["role"], "ProvisioningAgent");
+    assert_eq!(shown("gone@company.com")["status"], "closed");
+    // Listed by creation: Restcomm's dates, then file order within a second.
+    let order: Vec<&str> = listed
+        .iter()
+        .map(|account| account["email_address"].as_str().unwrap())
+        .collect();
+    assert_eq!(
+        order,
+        [
+            "administrator@company.com",
+            "ops@company.com",
+            "dev@company.com",
+            "trial@company.com",
+            "agent@company.com",
+            "gone@company.com"
+        ]
+    );
+
+    // The other top-level account, and its child with Restcomm's default password.
+    let boss = format!("AC{}", md5_hex("boss@example.org"));
+    let fresh = server.fetch(
+        &format!("AC{}", md5_hex("fresh@example.org")),
+        &boss,
+        &md5_hex("boss password one"),
+    );
+    assert_eq!(fresh["status"], "uninitialized");
+    assert_eq!(fresh["owner_account_sid"], boss);
+}
