@@ -11,10 +11,12 @@ mod binary;
 #[path = "support/postgres.rs"]
 mod cluster;
 #[allow(dead_code)]
+#[path = "../bench/restcomm_dump.rs"]
+mod generator;
+#[allow(dead_code)]
 #[path = "api/helpers.rs"]
 mod helpers;
 
-use std::fmt::Write as _;
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
@@ -139,26 +141,34 @@ impl Server {
     }
 }
 
-/// No file of the database holds a Restcomm token, in hex or as raw bytes.
+/// No file of the database holds a Restcomm token, in hex (either case) or as raw bytes.
 fn assert_holds_no_token(db: &Path, tokens: &[String]) {
     for file in [
         db.to_owned(),
         PathBuf::from(format!("{}-wal", db.display())),
     ] {
-        let Ok(bytes) = std::fs::read(&file) else {
-            continue;
-        };
-        for token in tokens {
-            let raw = hex::decode(token).unwrap();
-            for needle in [token.as_bytes(), token.to_uppercase().as_bytes(), &raw] {
-                assert!(
-                    !bytes.windows(needle.len()).any(|window| window == needle),
-                    "{} holds the token {token}",
-                    file.display()
-                );
-            }
-        }
+        assert!(
+            !holds_token(&file, tokens),
+            "{} holds a token",
+            file.display()
+        );
     }
+}
+
+/// One pass over the file, looking every window up in a set, whatever the number of tokens.
+fn holds_token(file: &Path, tokens: &[String]) -> bool {
+    use std::collections::HashSet;
+    let hex: HashSet<Vec<u8>> = tokens
+        .iter()
+        .map(|t| t.to_lowercase().into_bytes())
+        .collect();
+    let raw: HashSet<Vec<u8>> = tokens.iter().map(|t| hex::decode(t).unwrap()).collect();
+    let Ok(bytes) = std::fs::read(file) else {
+        return false;
+    };
+    let lowered = bytes.to_ascii_lowercase();
+    lowered.windows(32).any(|window| hex.contains(window))
+        || bytes.windows(16).any(|window| raw.contains(window))
 }
 
 /// The passwords of the fixture's accounts; their MD5s are its tokens.
@@ -355,4 +365,275 @@ fn the_stock_restcomm_database_imports_and_its_old_secrets_work_until_a_password
     );
     assert_eq!(fresh["status"], "uninitialized");
     assert_eq!(fresh["owner_account_sid"], boss);
+}
+
+/// RFC 2822, as the API shows dates.
+fn shown_date(seconds: i64) -> String {
+    let time = switchboard::domain::account::UnixTime(seconds);
+    let (year, month, day, hour, minute, second) = time.civil();
+    let weekday = ["Sun", "Mon", "Tue", "Wed", "Thu", "Fri", "Sat"][time.weekday() as usize];
+    let month = [
+        "Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec",
+    ][month as usize - 1];
+    format!("{weekday}, {day:02} {month} {year} {hour:02}:{minute:02}:{second:02} +0000")
+}
+
+/// What the API shows for generated account `n`.
+fn expected(n: usize, count: usize) -> Value {
+    let account = generator::account(n, count);
+    serde_json::json!({
+        "sid": account.sid,
+        "owner_account_sid": account.parent.clone().unwrap_or(account.sid.clone()),
+        "friendly_name": account.friendly_name,
+        "email_address": account.email.to_lowercase(),
+        "type": "Full",
+        "status": if account.status == "inactive" { "suspended" } else { account.status },
+        "role": account.role,
+        "date_created": shown_date(account.created),
+        "date_updated": shown_date(account.updated),
+        "auth_token": account.auth_token,
+    })
+}
+
+fn write_dump(path: &Path, count: usize) {
+    let mut file = std::io::BufWriter::new(std::fs::File::create(path).unwrap());
+    generator::write_dump(count, &mut file).unwrap();
+    std::io::Write::flush(&mut file).unwrap();
+}
+
+#[test]
+fn a_mysqldump_of_ten_thousand_accounts_imports_field_for_field() {
+    const COUNT: usize = 10_000;
+    let dir = tempfile::tempdir().unwrap();
+    let dump = dir.path().join("restcomm.sql");
+    write_dump(&dump, COUNT);
+    let db = dir.path().join("imported.db");
+    let db_text = db.to_string_lossy().into_owned();
+    let said = imported(&db_text, &dump, None);
+    assert!(said.starts_with("imported 10000 accounts\n"), "{said}");
+    let expected: Vec<Value> = (0..COUNT).map(|n| expected(n, COUNT)).collect();
+    let count = |status: &str| {
+        expected
+            .iter()
+            .filter(|account| account["status"] == status)
+            .count()
+    };
+    let statuses = format!(
+        "by status: {} active, {} suspended, {} closed, {} uninitialized",
+        count("active"),
+        count("suspended"),
+        count("closed"),
+        count("uninitialized")
+    );
+    assert!(said.contains(&statuses), "{statuses}: {said}");
+    let trials = (0..COUNT).filter(|n| n.is_multiple_of(4)).count();
+    assert!(said.contains(&format!("{trials} of type Trial")), "{said}");
+    let inactive = (0..COUNT)
+        .filter(|n| generator::account(*n, COUNT).status == "inactive")
+        .count();
+    assert!(
+        said.contains(&format!("{inactive} inactive in Restcomm")),
+        "{said}"
+    );
+    let tokens: Vec<String> = (0..COUNT)
+        .map(|n| generator::account(n, COUNT).auth_token)
+        .collect();
+    assert!(
+        holds_token(&dump, &tokens),
+        "the search finds what is there"
+    );
+    assert_holds_no_token(&db, &tokens);
+
+    let key_file = dir.path().join("imported.db.key");
+    let server = Server::start(&db_text, &key_file, &dir);
+    let (tops, _) = generator::shape(COUNT);
+    let mut listed: Vec<Value> = Vec::new();
+    for top in 0..tops {
+        let account = generator::account(top, COUNT);
+        listed.extend(server.walk(&account.sid, &account.auth_token));
+    }
+    assert_eq!(listed.len(), COUNT);
+    let by_sid: std::collections::HashMap<&str, &Value> = listed
+        .iter()
+        .map(|account| (account["sid"].as_str().unwrap(), account))
+        .collect();
+    for want in &expected {
+        let got = by_sid[want["sid"].as_str().unwrap()];
+        for (field, value) in want.as_object().unwrap() {
+            assert_eq!(&got[field], value, "{field} of {}", want["sid"]);
+        }
+    }
+    // A leaf's old password, through its email address.
+    let leaf = (COUNT - 50..COUNT)
+        .find(|n| generator::account(*n, COUNT).status == "active")
+        .unwrap();
+    let account = generator::account(leaf, COUNT);
+    let shown = server.fetch(&account.sid, &account.email, &generator::password(leaf));
+    assert_eq!(shown["auth_token"], account.auth_token);
+}
+
+/// A row of the fixture's table for an account below `parent`.
+fn script_row(email: &str, parent: &str, role: &str) -> String {
+    let sid = format!("AC{}", md5_hex(&email.to_lowercase()));
+    format!(
+        "INSERT INTO \"restcomm_accounts\" VALUES('{sid}','2020-01-01 00:00:00.000000000',\
+         '2020-01-01 00:00:00.000000000','{email}','Added','{parent}','Full','active',\
+         '{}','{role}','/2012-04-24/Accounts/{sid}','ORafbe225ad37541eba518a74248f0ac4c')",
+        md5_hex("added password")
+    )
+}
+
+/// The import of `contents` fails, its error names every part of `named`, and the folder
+/// holds the input file alone: no database, no key file.
+fn assert_refused(contents: &[u8], named: &[String]) {
+    let dir = tempfile::tempdir().unwrap();
+    let input = dir.path().join("input");
+    std::fs::write(&input, contents).unwrap();
+    let db = dir.path().join("refused.db");
+    let out = import(&db.to_string_lossy(), &input, None);
+    assert!(!out.status.success());
+    let said = text(&out.stderr);
+    assert!(
+        said.starts_with("switchboard: nothing was imported: "),
+        "{said}"
+    );
+    for part in named {
+        assert!(said.contains(part.as_str()), "{part}: {said}");
+    }
+    assert_eq!(binary::file_names(dir.path()), ["input"], "{said}");
+    assert!(text(&out.stdout).is_empty());
+}
+
+#[test]
+fn bad_input_is_refused_naming_every_offending_row_and_nothing_is_written() {
+    let script = std::fs::read_to_string(FIXTURE).unwrap();
+    let next_line = script.lines().count() + 1;
+    let with = |rows: &[String]| format!("{script}{}\n", rows.join("\n"));
+    let sid_of = |email: &str| format!("AC{}", md5_hex(email));
+
+    let deep = script_row("deep@company.com", DEV, "Developer");
+    assert_refused(
+        with(&[deep]).as_bytes(),
+        &[format!(
+            "line {next_line} ({}): it is more than 3 levels deep ({STOCK_ADMIN} > {OPS} > {DEV} > {})",
+            sid_of("deep@company.com"),
+            sid_of("deep@company.com")
+        )],
+    );
+
+    let orphan = script_row("orphan@company.com", &sid_of("nobody"), "Developer");
+    assert_refused(
+        with(&[orphan]).as_bytes(),
+        &[format!(
+            "line {next_line} ({}): its parent {} is not in the file",
+            sid_of("orphan@company.com"),
+            sid_of("nobody")
+        )],
+    );
+
+    // ops@company.com is on line 21 as Ops@Company.com.
+    let ops_line = script.lines().position(|line| line.contains(OPS)).unwrap() + 1;
+    let twin = script_row("OPS@company.COM", STOCK_ADMIN, "Developer");
+    assert_refused(
+        with(&[twin]).as_bytes(),
+        &[
+            format!("line {ops_line} ({OPS}): email address ops@company.com"),
+            format!(
+                "also that of {} (line {next_line})",
+                sid_of("ops@company.com")
+            ),
+            format!("line {next_line} ({})", sid_of("ops@company.com")),
+            format!("also that of {OPS} (line {ops_line})"),
+        ],
+    );
+
+    let root = script_row("root@company.com", STOCK_ADMIN, "Root");
+    let also = script_row("also@company.com", &sid_of("root@company.com"), "Superuser");
+    assert_refused(
+        with(&[root, also]).as_bytes(),
+        &[
+            format!(
+                "line {next_line} ({}): unknown role \"Root\"",
+                sid_of("root@company.com")
+            ),
+            format!(
+                "line {} ({}): unknown role \"Superuser\"",
+                next_line + 1,
+                sid_of("also@company.com")
+            ),
+            "2 problems".into(),
+        ],
+    );
+
+    // A dump cut in the middle of a row, as a full disk or an interrupted copy leaves it.
+    let mut dump = Vec::new();
+    generator::write_dump(2000, &mut dump).unwrap();
+    let cut = dump.len() * 3 / 5;
+    let cut_line = 1 + dump[..cut].iter().filter(|b| **b == b'\n').count();
+    let statement_line = 1 + dump[..cut]
+        .split(|b| *b == b'\n')
+        .enumerate()
+        .filter(|(_, line)| line.starts_with(b"INSERT INTO `restcomm_accounts`"))
+        .map(|(index, _)| index)
+        .last()
+        .unwrap();
+    assert_eq!(
+        statement_line, cut_line,
+        "the cut falls inside an INSERT line"
+    );
+    assert_refused(&dump[..cut], &[format!("line {cut_line}: ")]);
+
+    assert_refused(b"hello\n", &["neither a Restcomm HSQLDB script".into()]);
+}
+
+#[test]
+fn a_database_that_holds_accounts_is_refused_and_left_as_it_was() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("imported.db");
+    let db_text = db.to_string_lossy().into_owned();
+    imported(&db_text, Path::new(FIXTURE), None);
+    let key_file = dir.path().join("imported.db.key");
+    let (before, key) = (
+        std::fs::read(&db).unwrap(),
+        std::fs::read(&key_file).unwrap(),
+    );
+    let out = import(&db_text, Path::new(FIXTURE), None);
+    assert!(!out.status.success());
+    let said = text(&out.stderr);
+    assert!(said.contains("already holds accounts"), "{said}");
+    assert_eq!(std::fs::read(&db).unwrap(), before);
+    assert_eq!(std::fs::read(&key_file).unwrap(), key);
+
+    // A server's own database (its first administrator made) is refused the same way.
+    let served = helpers::spawn_app();
+    let out = import(
+        &served.db_path().to_string_lossy(),
+        Path::new(FIXTURE),
+        None,
+    );
+    assert!(!out.status.success());
+    assert!(
+        text(&out.stderr).contains("already"),
+        "{}",
+        text(&out.stderr)
+    );
+}
+
+#[test]
+fn the_same_import_into_postgres_keeps_the_old_token_and_password() {
+    let cluster = cluster::Cluster::start();
+    cluster.create_database("imported");
+    let url = cluster.url("127.0.0.1", "imported", "sslmode=disable");
+    let dir = tempfile::tempdir().unwrap();
+    let key_file = dir.path().join("pg.key");
+    let said = imported(&url, Path::new(FIXTURE), Some(&key_file));
+    assert!(said.starts_with("imported 8 accounts"), "{said}");
+    let server = Server::start(&url, &key_file, &dir);
+    assert_eq!(server.fetch(OPS, OPS, OPS_TOKEN)["auth_token"], OPS_TOKEN);
+    let dev = server.fetch(DEV, "dev@company.com", "latestpassword12");
+    assert_eq!(dev["friendly_name"], "José O'Brien (dev), team 😀");
+    assert_eq!(dev["auth_token"], DEV_TOKEN);
+    let out = import(&url, Path::new(FIXTURE), Some(&key_file));
+    assert!(!out.status.success());
+    assert!(text(&out.stderr).contains("already holds accounts"));
 }
