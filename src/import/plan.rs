@@ -359,11 +359,22 @@ fn index_sids(mapped: &[Mapped], problems: &mut Vec<Problem>) -> HashMap<Account
 /// Emails are unique case-insensitively in Switchboard; Restcomm had no such index. Every
 /// account of a shared address is named, with the others.
 fn refuse_shared_emails(mapped: &[Mapped], problems: &mut Vec<Problem>) {
-    let mut by_email: HashMap<&str, Vec<usize>> = HashMap::with_capacity(mapped.len());
+    // The first row of each address; a second one starts a group, kept apart so that a
+    // million distinct addresses cost one map entry each.
+    let mut first: HashMap<&str, usize> = HashMap::with_capacity(mapped.len());
+    let mut shared: HashMap<&str, Vec<usize>> = HashMap::new();
     for (index, row) in mapped.iter().enumerate() {
-        by_email.entry(row.email.as_str()).or_default().push(index);
+        match first.entry(row.email.as_str()) {
+            std::collections::hash_map::Entry::Vacant(slot) => {
+                slot.insert(index);
+            }
+            std::collections::hash_map::Entry::Occupied(slot) => shared
+                .entry(row.email.as_str())
+                .or_insert_with(|| vec![*slot.get()])
+                .push(index),
+        }
     }
-    for (email, rows) in by_email.into_iter().filter(|(_, rows)| rows.len() > 1) {
+    for (email, rows) in shared {
         for &index in &rows {
             let others: Vec<String> = rows
                 .iter()

@@ -252,6 +252,11 @@ fn fill_sqlite(
 }
 
 fn insert_sqlite(conn: &mut Connection, installation: &Installation) -> rusqlite::Result<()> {
+    // A large installation goes in as one transaction through indexes keyed by random Sids
+    // and emails: with SQLite's default 2 MB page cache, most inserts would spill a page to
+    // the log. About 1 KiB of cache per account (at most 1 GiB) keeps them in memory.
+    let cache_kib = (installation.accounts.len() as i64).clamp(2_000, 1 << 20);
+    conn.pragma_update(None, "cache_size", -cache_kib)?;
     let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
     {
         let mut insert = tx.prepare(

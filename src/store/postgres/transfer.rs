@@ -153,13 +153,33 @@ fn exists(client: &mut impl postgres::GenericClient, sql: &str) -> Result<bool, 
         .map_err(|error| CopyError::Target(database_error(error)))
 }
 
-/// Column arrays unnested in one statement: a few round trips for any number of accounts. The
-/// identity sequence then moves past the copied numbers, so new accounts list after them.
+/// Column arrays unnested, one statement per chunk of rows: a few round trips for any number
+/// of accounts, and no message too large for the server. The identity sequence then moves
+/// past the copied numbers, so new accounts list after them.
 fn fill(tx: &mut Transaction<'_>, installation: &Installation) -> Result<(), postgres::Error> {
-    let rows = &installation.accounts;
-    let text = |f: fn(&AccountRow) -> &String| rows.iter().map(f).cloned().collect::<Vec<_>>();
-    let optional =
-        |f: fn(&AccountRow) -> &Option<String>| rows.iter().map(f).cloned().collect::<Vec<_>>();
+    for rows in installation.accounts.chunks(FILL_CHUNK) {
+        fill_accounts(tx, rows)?;
+    }
+    tx.execute(
+        "SELECT setval(pg_get_serial_sequence('accounts', 'seq'), coalesce(max(seq), 0) + 1, false)
+         FROM accounts",
+        &[],
+    )?;
+    for (name, value) in carried_rows(installation) {
+        tx.execute(
+            "INSERT INTO installation (name, value) VALUES ($1, $2)",
+            &[&name, &value],
+        )?;
+    }
+    Ok(())
+}
+
+/// Accounts per INSERT: each statement's arrays stay a few megabytes.
+const FILL_CHUNK: usize = 10_000;
+
+fn fill_accounts(tx: &mut Transaction<'_>, rows: &[AccountRow]) -> Result<(), postgres::Error> {
+    let text = |f: fn(&AccountRow) -> &String| rows.iter().map(f).collect::<Vec<_>>();
+    let optional = |f: fn(&AccountRow) -> &Option<String>| rows.iter().map(f).collect::<Vec<_>>();
     let number = |f: fn(&AccountRow) -> i64| rows.iter().map(f).collect::<Vec<_>>();
     let levels: Vec<i32> = rows
         .iter()
@@ -190,16 +210,5 @@ fn fill(tx: &mut Transaction<'_>, installation: &Installation) -> Result<(), pos
             &number(|row| row.seq),
         ],
     )?;
-    tx.execute(
-        "SELECT setval(pg_get_serial_sequence('accounts', 'seq'), coalesce(max(seq), 0) + 1, false)
-         FROM accounts",
-        &[],
-    )?;
-    for (name, value) in carried_rows(installation) {
-        tx.execute(
-            "INSERT INTO installation (name, value) VALUES ($1, $2)",
-            &[&name, &value],
-        )?;
-    }
     Ok(())
 }
