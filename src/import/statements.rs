@@ -148,6 +148,8 @@ impl<'a> Reader<'a> {
         match located.token {
             Token::Word(word) => Ok(word.to_owned()),
             Token::Name(name) => Ok(name.into_owned()),
+            // mysqldump --compatible=ansi quotes names as "..." (ANSI_QUOTES).
+            Token::Text(name) if self.dialect() == Dialect::MySql => Ok(name.into_owned()),
             _ => Err(syntax(located.line, "a table or column name was expected")),
         }
     }
@@ -280,7 +282,8 @@ mod tests {
             CREATE TABLE `restcomm_accounts` (`sid` varchar(34) NOT NULL COMMENT 'a;b');\n\
             INSERT INTO `other` VALUES ('x;y');\n\
             INSERT INTO `restcomm_accounts` VALUES ('a','b,c'),\n('d)',NULL),(3,'e');\n\
-            INSERT INTO restcomm_accounts (`sid`, `role`) VALUES ('f','g');\n";
+            INSERT INTO restcomm_accounts (`sid`, `role`) VALUES ('f','g');\n\
+            INSERT INTO \"restcomm_accounts\" (\"sid\") VALUES ('h');\n";
         let rows = rows(dump, Dialect::MySql).unwrap();
         let all: Vec<_> = rows.iter().map(|row| (row.line, texts(row))).collect();
         assert_eq!(
@@ -290,6 +293,7 @@ mod tests {
                 (5, vec!["d)".into(), "NULL".into()]),
                 (5, vec!["word:3".into(), "e".into()]),
                 (6, vec!["f".into(), "g".into()]),
+                (7, vec!["h".into()]),
             ]
         );
         assert_eq!(
