@@ -124,16 +124,17 @@ pub fn read(bytes: &[u8]) -> Result<(Dialect, Vec<RestcommRow>), Vec<Problem>> {
                 .into(),
         }]
     })?;
-    let raw = statements::rows(text, dialect)?;
-    let mut rows = Vec::with_capacity(raw.len());
+    let mut rows = Vec::new();
     let mut problems = Vec::new();
-    for row in raw {
-        match RestcommRow::from_raw(row) {
-            Ok(row) => rows.push(row),
-            Err(problem) => problems.push(problem),
-        }
+    let read = statements::each_row(text, dialect, |row| match RestcommRow::from_raw(row) {
+        Ok(row) => rows.push(row),
+        Err(problem) => problems.push(problem),
+    });
+    if let Err(unreadable) = read {
+        problems.extend(unreadable);
     }
     if !problems.is_empty() {
+        problems.sort_by_key(|problem| problem.line);
         return Err(problems);
     }
     if rows.is_empty() {

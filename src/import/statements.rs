@@ -30,15 +30,27 @@ pub struct RawRow<'a> {
 /// Every row inserted into `restcomm_accounts`, or every problem found on the way: a literal
 /// that cannot be read ends the reading there, a statement that cannot be read is named and
 /// passed over.
+#[cfg(test)]
 pub fn rows(text: &str, dialect: Dialect) -> Result<Vec<RawRow<'_>>, Vec<Problem>> {
+    let mut rows = Vec::new();
+    each_row(text, dialect, |row| rows.push(row))?;
+    Ok(rows)
+}
+
+/// As [`rows`], handing each row to `sink` as soon as it is read, so that a large dump is never
+/// held twice.
+pub fn each_row<'a>(
+    text: &'a str,
+    dialect: Dialect,
+    mut sink: impl FnMut(RawRow<'a>),
+) -> Result<(), Vec<Problem>> {
     let mut reader = Reader {
         tokens: Tokenizer::new(text, dialect),
         peeked: None,
     };
-    let mut rows = Vec::new();
     let mut problems = Vec::new();
     loop {
-        match reader.statement(&mut rows) {
+        match reader.statement(&mut sink) {
             Ok(true) => {}
             Ok(false) => break,
             Err(Failure::Syntax(problem)) => {
@@ -55,7 +67,7 @@ pub fn rows(text: &str, dialect: Dialect) -> Result<Vec<RawRow<'_>>, Vec<Problem
         }
     }
     if problems.is_empty() {
-        Ok(rows)
+        Ok(())
     } else {
         Err(problems)
     }
@@ -99,7 +111,7 @@ impl<'a> Reader<'a> {
     }
 
     /// Reads one statement; false at the end of the text.
-    fn statement(&mut self, rows: &mut Vec<RawRow<'a>>) -> Result<bool, Failure> {
+    fn statement(&mut self, rows: &mut impl FnMut(RawRow<'a>)) -> Result<bool, Failure> {
         let Some(first) = self.next()? else {
             return Ok(false);
         };
@@ -154,7 +166,11 @@ impl<'a> Reader<'a> {
         }
     }
 
-    fn insert_rows(&mut self, line: usize, rows: &mut Vec<RawRow<'a>>) -> Result<(), Failure> {
+    fn insert_rows(
+        &mut self,
+        line: usize,
+        rows: &mut impl FnMut(RawRow<'a>),
+    ) -> Result<(), Failure> {
         let mut next = self.expect_any(line)?;
         let mut columns = None;
         if next.token == Token::Punct('(') {
@@ -170,7 +186,7 @@ impl<'a> Reader<'a> {
                 return Err(syntax(open.line, "a row was expected: ( is missing"));
             }
             let values = self.values(open.line)?;
-            rows.push(RawRow {
+            rows(RawRow {
                 line: open.line,
                 columns: columns.clone(),
                 values,
