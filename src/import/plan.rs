@@ -144,11 +144,12 @@ pub fn plan(rows: Vec<RestcommRow>) -> Result<Plan, Vec<Problem>> {
 fn map_row(row: &RestcommRow) -> Result<Mapped, Vec<String>> {
     let mut reasons = Vec::new();
     let sid = note(&mut reasons, parse_sid(&row.sid, "its Sid"));
+    // An empty parent_sid means none, as NULL does: written by hand, not by Restcomm.
     let parent = note(
         &mut reasons,
-        match &row.parent_sid {
+        match row.parent_sid.as_deref() {
+            Some("") | None => Ok(None),
             Some(parent) => parse_sid(parent, "its parent_sid").map(Some),
-            None => Ok(None),
         },
     );
     let email = note(
@@ -565,6 +566,7 @@ mod tests {
         rows[6].parent_sid = Some(sid(6));
         rows[6].status = "uninitialized".into();
         rows[7].role = "developer".into();
+        rows[7].parent_sid = Some(String::new());
         rows[7].friendly_name = String::new();
         let plan = plan(rows).unwrap();
         let status = |i: usize| plan.accounts[i].account.own_status;
