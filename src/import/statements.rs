@@ -1,6 +1,6 @@
 //! The `INSERT` statements of a dump that fill `restcomm_accounts`, read into rows of values;
 //! every other statement is tokenized (so its strings are skipped whole) and passed over.
-//! One grammar serves both dialects: `INSERT [IGNORE] INTO [schema.]table [(columns)]
+//! One grammar serves both dialects: `INSERT|REPLACE [IGNORE] INTO [schema.]table [(columns)]
 //! VALUES (...)[, (...)]...`.
 
 use std::borrow::Cow;
@@ -115,7 +115,8 @@ impl<'a> Reader<'a> {
         let Some(first) = self.next()? else {
             return Ok(false);
         };
-        if !is_word(&first.token, "INSERT") {
+        // mysqldump --replace writes REPLACE where it would write INSERT.
+        if !is_word(&first.token, "INSERT") && !is_word(&first.token, "REPLACE") {
             if first.token != Token::End {
                 self.skip_statement()?;
             }
@@ -299,7 +300,8 @@ mod tests {
             INSERT INTO `other` VALUES ('x;y');\n\
             INSERT INTO `restcomm_accounts` VALUES ('a','b,c'),\n('d)',NULL),(3,'e');\n\
             INSERT INTO restcomm_accounts (`sid`, `role`) VALUES ('f','g');\n\
-            INSERT INTO \"restcomm_accounts\" (\"sid\") VALUES ('h');\n";
+            INSERT INTO \"restcomm_accounts\" (\"sid\") VALUES ('h');\n\
+            REPLACE INTO `restcomm_accounts` VALUES ('i');\n";
         let rows = rows(dump, Dialect::MySql).unwrap();
         let all: Vec<_> = rows.iter().map(|row| (row.line, texts(row))).collect();
         assert_eq!(
@@ -310,6 +312,7 @@ mod tests {
                 (5, vec!["word:3".into(), "e".into()]),
                 (6, vec!["f".into(), "g".into()]),
                 (7, vec!["h".into()]),
+                (8, vec!["i".into()]),
             ]
         );
         assert_eq!(
