@@ -64,3 +64,34 @@ CREATE TABLE installation (
 -- version 5
 -- Nothing: on PostgreSQL this version adds the failed-authentication counters that nodes
 -- share. One process serves a SQLite file, so it keeps those counts in memory.
+
+-- version 7
+-- The audit trail: one row per change, written in the change's own transaction, never
+-- updated. `root_sid` and `branch_sid` are those of the account the event is about, so that
+-- an Administrator's events are one indexed equality, as its accounts are. Listings go newest
+-- first by (event_date, seq); `seq` is the largest so far plus one (the single writer makes
+-- that safe). `event_data` is a JSON object of names, roles and statuses: never a secret.
+CREATE TABLE events (
+    sid           TEXT PRIMARY KEY NOT NULL,
+    seq           INTEGER NOT NULL,
+    account_sid   TEXT NOT NULL,
+    root_sid      TEXT NOT NULL,
+    branch_sid    TEXT,
+    actor_type    TEXT NOT NULL CHECK (actor_type IN ('account', 'api-key', 'system')),
+    -- NULL for the system (a command run on the machine).
+    actor_sid     TEXT,
+    event_type    TEXT NOT NULL,
+    resource_type TEXT NOT NULL,
+    resource_sid  TEXT NOT NULL,
+    source        TEXT NOT NULL CHECK (source IN ('api', 'console', 'cli')),
+    source_ip     TEXT,
+    event_data    TEXT NOT NULL,
+    -- Unix seconds, UTC.
+    event_date    INTEGER NOT NULL
+);
+CREATE UNIQUE INDEX events_by_seq ON events (seq);
+CREATE INDEX events_by_account ON events (account_sid, event_date, seq);
+CREATE INDEX events_by_root ON events (root_sid, event_date, seq);
+CREATE INDEX events_by_branch ON events (branch_sid, event_date, seq);
+-- Pruning deletes by date alone.
+CREATE INDEX events_by_date ON events (event_date);

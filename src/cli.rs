@@ -7,7 +7,8 @@ use std::path::PathBuf;
 use clap::{Args, Parser, Subcommand};
 
 use crate::config::{default_key_file, Config, TlsFiles};
-use crate::domain::account::Email;
+use crate::domain::account::{Email, UnixTime};
+use crate::domain::event::parse_iso8601;
 use crate::domain::secret::Secret;
 use crate::http::client::TrustedProxies;
 use crate::store::SyncMode;
@@ -82,6 +83,9 @@ pub enum Command {
     /// Bring accounts over from another system into a new, empty database
     #[command(subcommand)]
     Import(ImportCommand),
+    /// The audit trail's upkeep, run on the server's machine
+    #[command(subcommand)]
+    Events(EventsCommand),
 }
 
 #[derive(Subcommand, Debug, Clone, PartialEq, Eq)]
@@ -95,6 +99,19 @@ pub enum ImportCommand {
     Restcomm {
         /// The HSQLDB script or the mysqldump file
         file: PathBuf,
+        #[command(flatten)]
+        key: KeyFileArg,
+    },
+}
+
+#[derive(Subcommand, Debug, Clone, PartialEq, Eq)]
+pub enum EventsCommand {
+    /// Delete every audit event dated before DATE, with the server stopped or running. The
+    /// pruning is itself recorded as an event (events.pruned), in the same transaction
+    Prune {
+        /// ISO 8601, in UTC unless it names its zone: 2024-01-01 or 2024-01-01T00:00:00Z
+        #[arg(long, value_name = "DATE")]
+        before: String,
         #[command(flatten)]
         key: KeyFileArg,
     },
@@ -203,6 +220,16 @@ pub struct ServeArgs {
         value_parser = TrustedProxies::parse
     )]
     trusted_proxy: Option<TrustedProxies>,
+
+    /// Serve Prometheus metrics at /metrics on this address of its own (never on the API's
+    /// listener), e.g. 127.0.0.1:9090 [default: off]
+    #[arg(
+        long,
+        env = "SWITCHBOARD_METRICS_LISTEN",
+        value_name = "ADDR:PORT",
+        value_parser = listen_address
+    )]
+    metrics_listen: Option<String>,
 }
 
 /// What the executable was asked to do, its flags already folded into a [`Config`].
@@ -215,6 +242,7 @@ pub enum Task {
     ResetPassword(String),
     NewKey,
     ImportRestcomm(PathBuf),
+    PruneEvents(UnixTime),
 }
 
 impl Cli {
@@ -272,6 +300,12 @@ impl Cli {
                 key_file_config(&mut config, key)?;
                 Task::ImportRestcomm(file)
             }
+            Some(Command::Events(EventsCommand::Prune { before, key })) => {
+                key_file_config(&mut config, key)?;
+                let before = parse_iso8601(&before, "--before")
+                    .map_err(|invalid| format!("--before {}", invalid.reason))?;
+                Task::PruneEvents(before)
+            }
         };
         Ok((task, config))
     }
@@ -327,6 +361,7 @@ fn serve_config(config: &mut Config, args: ServeArgs) -> Result<Task, String> {
         config.tls = Some(TlsFiles { cert, key });
     }
     config.trusted_proxies = args.trusted_proxy.unwrap_or_default();
+    config.metrics_listen = args.metrics_listen.filter(|address| !address.is_empty());
     Ok(Task::Serve)
 }
 

@@ -33,6 +33,8 @@ pub struct Config {
     pub tls: Option<TlsFiles>,
     /// Peers whose `X-Forwarded-For` names the client; none by default.
     pub trusted_proxies: TrustedProxies,
+    /// `ADDR:PORT` of the Prometheus listener; `None` (the default) serves no metrics.
+    pub metrics_listen: Option<String>,
 }
 
 #[derive(Clone, Debug)]
@@ -64,6 +66,7 @@ impl Config {
             storage_limit: None,
             tls: None,
             trusted_proxies: TrustedProxies::default(),
+            metrics_listen: None,
         }
     }
 }

@@ -11,6 +11,7 @@ pub mod http;
 pub mod import;
 pub mod key_file;
 pub mod logging;
+pub mod metrics;
 pub mod startup;
 pub mod store;
 pub mod tls;

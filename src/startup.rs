@@ -25,6 +25,8 @@ pub const VERSION: &str = env!("CARGO_PKG_VERSION");
 #[derive(Debug)]
 pub enum StartupError {
     Listen(std::io::Error),
+    /// The `--metrics-listen` address could not be bound.
+    MetricsListen(std::io::Error),
     Database(OpenError),
     /// The folder the database file is to be in does not exist.
     Folder(PathBuf),
@@ -38,6 +40,9 @@ impl fmt::Display for StartupError {
         match self {
             StartupError::Listen(error) => {
                 write!(f, "cannot listen on the configured address: {error}")
+            }
+            StartupError::MetricsListen(error) => {
+                write!(f, "cannot listen on the metrics address: {error}")
             }
             StartupError::Database(error) => write!(f, "{error}"),
             StartupError::Folder(folder) => write!(
@@ -84,6 +89,8 @@ fn first_password_refused(invalid: &Invalid) -> StartupError {
 pub struct Application {
     address: SocketAddr,
     server: Server,
+    /// The Prometheus listener, when one is configured.
+    metrics: Option<(SocketAddr, Server)>,
     first_administrator: Option<FirstAdministrator>,
     config: Config,
     store: Arc<dyn Store>,
@@ -99,15 +106,29 @@ impl Application {
         check_before_creating(&config)?;
         let (mut leftovers, listener) = lock_and_bind(&config)?;
         let address = listener.local_addr().map_err(StartupError::Listen)?;
+        let metrics_listener = match &config.metrics_listen {
+            Some(listen) => Some(TcpListener::bind(listen).map_err(StartupError::MetricsListen)?),
+            None => None,
+        };
         let checked = check_store(&config, &mut leftovers)?;
         let key = start_key(&checked, &config, &mut leftovers)?;
         let store = checked.start(&key.check_value())?;
         let service = account_service(store.clone(), key, &config);
         let first_administrator = first_administrator(&service, &config).await?;
         let server = http_server(service, &config, listener, tls).map_err(StartupError::Listen)?;
+        let metrics = match metrics_listener {
+            Some(listener) => {
+                let address = listener.local_addr().map_err(StartupError::MetricsListen)?;
+                let server = crate::http::metrics::server(listener, Arc::clone(&store))
+                    .map_err(StartupError::MetricsListen)?;
+                Some((address, server))
+            }
+            None => None,
+        };
         Ok(Application {
             address,
             server,
+            metrics,
             first_administrator,
             config,
             store,
@@ -119,6 +140,16 @@ impl Application {
         self.address
     }
 
+    /// Stops the server from elsewhere; [`Application::run`] then closes the store.
+    pub fn handle(&self) -> actix_web::dev::ServerHandle {
+        self.server.handle()
+    }
+
+    /// Where `/metrics` is served, when it is.
+    pub fn metrics_address(&self) -> Option<SocketAddr> {
+        self.metrics.as_ref().map(|(address, _)| *address)
+    }
+
     pub fn first_administrator(&self) -> Option<&FirstAdministrator> {
         self.first_administrator.as_ref()
     }
@@ -127,16 +158,25 @@ impl Application {
     /// printed to the terminal and never to the log.
     pub fn announce(&self) {
         let database = database_name(&self.config.db_path);
+        // SQLite's sync mode is Switchboard's to set; on PostgreSQL the server's own settings
+        // (synchronous_commit) decide, so the line names none.
+        let sync = if store::is_url(&self.config.db_path) {
+            String::new()
+        } else {
+            format!(", sync {}", self.config.sync.as_str())
+        };
         log::info!(
-            "Switchboard {VERSION} listening on {}://{}, database {database}, sync {}",
+            "Switchboard {VERSION} listening on {}://{}, database {database}{sync}",
             if self.config.tls.is_some() {
                 "https"
             } else {
                 "http"
             },
             self.address,
-            self.config.sync.as_str()
         );
+        if let Some(address) = self.metrics_address() {
+            log::info!("Prometheus metrics at http://{address}/metrics");
+        }
         if let Some(first) = &self.first_administrator {
             let email = first.account.email.as_ref().map_or("", |e| e.as_str());
             match &first.generated_password {
@@ -170,7 +210,15 @@ impl Application {
 
     /// Serves until stopped, then commits what is queued and folds the log into the file.
     pub async fn run(self) -> std::io::Result<()> {
+        let metrics = self.metrics.map(|(_, server)| {
+            let handle = server.handle();
+            actix_web::rt::spawn(server);
+            handle
+        });
         let outcome = self.server.await;
+        if let Some(metrics) = metrics {
+            metrics.stop(false).await;
+        }
         let store = self.store;
         let _ = tokio::task::spawn_blocking(move || store.close()).await;
         log::info!("stopped");
@@ -252,6 +300,7 @@ fn http_server(
             .app_data(proxies.clone())
             .wrap(security::default_headers())
             .wrap(middleware::from_fn(security::access_log))
+            .wrap(middleware::from_fn(crate::http::metrics::count_request))
             .configure(routes::configure)
     })
     .workers(config.workers)

@@ -83,8 +83,24 @@ export class Client {
     return this.#request('GET', `${ROOT}${uri}`);
   }
 
+  /** The first page of the audit events the caller may see, newest first. */
+  events(pageSize) {
+    return this.#request('GET', `${ROOT}/v1/Events?PageSize=${pageSize}`);
+  }
+
+  /** A page named by an events page's absolute `next_page_url` or `previous_page_url`. */
+  eventsPage(url) {
+    const { pathname, search } = new URL(url);
+    return this.#request('GET', `${pathname}${search}`);
+  }
+
   async #request(method, path, fields) {
-    const headers = { Authorization: basic(this.#user, this.#secret), Accept: 'application/json' };
+    // The source header records the console's changes as the console's in the audit events.
+    const headers = {
+      Authorization: basic(this.#user, this.#secret),
+      Accept: 'application/json',
+      'X-Switchboard-Source': 'console',
+    };
     let body;
     if (fields) {
       headers['Content-Type'] = 'application/x-www-form-urlencoded';

@@ -5,6 +5,7 @@ import { $, busy, clearErrors, fieldError, notify } from './ui.js';
 import { passwordRules } from './password.js';
 import { changeOwnPassword, initAccount, renderAccount } from './account.js';
 import { startSubAccounts } from './subaccounts.js';
+import { startActivity } from './activity.js';
 
 /** Who is signed in: the API client (holding the credentials) and the account as last seen. */
 const session = { client: null, me: null };
@@ -75,6 +76,7 @@ function enterConsole() {
     // Nothing to hide behind a flag: the controls leave the page.
     $('#accounts-view').remove();
   }
+  startActivity(session);
   $('#account-title').focus();
 }
 

@@ -7,16 +7,13 @@
 #[path = "support/binary.rs"]
 mod binary;
 #[allow(dead_code)]
-#[path = "support/postgres.rs"]
-mod cluster;
-#[allow(dead_code)]
 #[path = "api/helpers.rs"]
 mod helpers;
 
 use std::path::{Path, PathBuf};
 use std::process::Output;
 
-use cluster::Cluster;
+use helpers::cluster::Cluster;
 use helpers::{spawn_app, spawn_app_with, Member, TestApp};
 
 /// API-only accounts below the administrator; enough for many pages and one copy statement.
@@ -121,10 +118,33 @@ fn new_account_comes_last(app: &TestApp) {
     assert_eq!(listed.last().unwrap()["sid"], reply.json()["sid"]);
 }
 
+/// Every audit event the administrator sees, newest first, without the URLs that name the host.
+fn event_trail(app: &TestApp) -> Vec<serde_json::Value> {
+    let mut trail = Vec::new();
+    let mut next = Some("/restcomm/v1/Events?PageSize=1000".to_owned());
+    while let Some(path) = next {
+        let page = app.get(&path, &app.admin_auth());
+        assert_eq!(page.status, 200, "{}", page.body);
+        let page = page.json();
+        for event in page["events"].as_array().unwrap() {
+            let mut event = event.clone();
+            event.as_object_mut().unwrap().remove("url");
+            trail.push(event);
+        }
+        next = page["meta"]["next_page_url"]
+            .as_str()
+            .map(|url| url.split_once("/restcomm").unwrap().1.to_owned())
+            .map(|rest| format!("/restcomm{rest}"));
+    }
+    trail
+}
+
 #[test]
 fn an_installation_copied_to_postgres_and_back_answers_the_same() {
     let original = build_original();
     let (expected, pages) = original.app.walk(LISTING);
+    let trail = event_trail(&original.app);
+    assert!(trail.len() > API_ONLY, "{}", trail.len());
     assert_eq!(expected.len(), 1 + 4 * 4 + API_ONLY);
     let key_file = original.app.dir.path().join("switchboard.db.key");
     let source = original.app.db_path().to_string_lossy().into_owned();
@@ -154,7 +174,12 @@ fn an_installation_copied_to_postgres_and_back_answers_the_same() {
         assert_eq!(copied_pages, pages, "{db}");
         assert_eq!(listed, expected, "{db}");
         secrets_work(&app, &original);
+        assert_eq!(event_trail(&app), trail, "{db}");
         new_account_comes_last(&app);
+        // New events order after the copied ones.
+        let newest = &event_trail(&app)[0];
+        assert_eq!(newest["event_type"], "account.created");
+        assert_eq!(newest["event_data"]["friendly_name"], "Made on the copy");
     }
 }
 

@@ -8,9 +8,6 @@
 #[path = "support/binary.rs"]
 mod binary;
 #[allow(dead_code)]
-#[path = "support/postgres.rs"]
-mod cluster;
-#[allow(dead_code)]
 #[path = "../bench/restcomm_dump.rs"]
 mod generator;
 #[allow(dead_code)]
@@ -621,7 +618,7 @@ fn a_database_that_holds_accounts_is_refused_and_left_as_it_was() {
 
 #[test]
 fn the_same_import_into_postgres_keeps_the_old_token_and_password() {
-    let cluster = cluster::Cluster::start();
+    let cluster = helpers::cluster::Cluster::start();
     cluster.create_database("imported");
     let url = cluster.url("127.0.0.1", "imported", "sslmode=disable");
     let dir = tempfile::tempdir().unwrap();

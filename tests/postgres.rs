@@ -5,8 +5,6 @@
 #[allow(dead_code)]
 #[path = "support/binary.rs"]
 mod binary;
-#[path = "support/postgres.rs"]
-mod cluster;
 #[allow(dead_code)]
 #[path = "api/helpers.rs"]
 mod helpers;
@@ -14,7 +12,7 @@ mod helpers;
 use std::sync::{Arc, Barrier, Mutex, Weak};
 use std::thread;
 
-use cluster::{Cluster, ServerTls};
+use helpers::cluster::{Cluster, ServerTls};
 use switchboard::store::postgres::{
     connect, latest_version, migrate, schema_version, MigrateError, Settings,
 };
@@ -62,6 +60,7 @@ fn migrations_build_the_schema_once() {
         tables,
         [
             "accounts",
+            "events",
             "failed_logins",
             "installation",
             "schema_version"
@@ -81,6 +80,12 @@ fn migrations_build_the_schema_once() {
             "accounts_email_key btree (email)",
             "accounts_pkey btree (sid)",
             "accounts_suspended btree (sid, status) WHERE (status = 'suspended'::text)",
+            "events_by_account btree (account_sid, event_date, seq)",
+            "events_by_branch btree (branch_sid, event_date, seq)",
+            "events_by_date btree (event_date)",
+            "events_by_root btree (root_sid, event_date, seq)",
+            "events_by_seq btree (seq)",
+            "events_pkey btree (sid)",
             "failed_logins_by_start btree (window_start)",
             "failed_logins_pkey btree (key)",
             "installation_pkey btree (name)",
@@ -464,6 +469,89 @@ fn a_change_on_one_node_is_seen_on_the_other_at_once() {
     assert_eq!(fresh.status, 200, "{}", fresh.body);
 }
 
+/// Every event `auth` sees on `node` with `query`, following `next_page_url`.
+fn events_on(node: &TestApp, auth: &Auth, query: &str) -> Vec<Value> {
+    let mut listed = Vec::new();
+    let mut next = Some(format!("/restcomm/v1/Events?{query}"));
+    while let Some(path) = next {
+        let page = node.get(&path, auth);
+        assert_eq!(page.status, 200, "{}", page.body);
+        let page = page.json();
+        listed.extend(page["events"].as_array().unwrap().iter().cloned());
+        next = page["meta"]["next_page_url"].as_str().map(|url| {
+            url.split_once(&node.address.to_string())
+                .unwrap()
+                .1
+                .to_owned()
+        });
+    }
+    listed
+}
+
+#[test]
+fn events_written_on_one_node_are_listed_on_the_other() {
+    let cluster = shared_cluster();
+    let url = database_url(&cluster, "events_two_nodes");
+    let a = spawn_app_with(|config| {
+        config.db_path = url.as_str().into();
+        config.metrics_listen = Some("127.0.0.1:0".into());
+    });
+    let b = another_node(&a, &url);
+    let (parent, child) = a.create_family();
+    let renamed = b.post(
+        &format!("/Accounts/{}.json", child.sid),
+        &b.admin_auth(),
+        &[("FriendlyName", "Renamed on B"), ("Status", "suspended")],
+    );
+    assert_eq!(renamed.status, 200, "{}", renamed.body);
+    for node in [&a, &b] {
+        let all = events_on(node, &node.admin_auth(), "PageSize=2");
+        let kinds: Vec<&str> = all
+            .iter()
+            .map(|e| e["event_type"].as_str().unwrap())
+            .collect();
+        assert_eq!(
+            kinds,
+            [
+                "account.suspended",
+                "account.updated",
+                "account.created",
+                "account.created",
+                "account.created"
+            ]
+        );
+        assert_eq!(all[0]["account_sid"], child.sid.as_str());
+        let fetched = node.get(
+            &format!("/restcomm/v1/Events/{}", all[0]["sid"].as_str().unwrap()),
+            &parent.token_auth(),
+        );
+        assert_eq!(fetched.status, 200, "{}", fetched.body);
+        let by_actor = events_on(
+            node,
+            &node.admin_auth(),
+            &format!("ActorSid={}", parent.sid),
+        );
+        assert_eq!(by_actor.len(), 1);
+        let filtered = events_on(
+            node,
+            &node.admin_auth(),
+            "EventType=account.created&SourceIpAddress=127.0.0.1&StartDate=2000-01-01",
+        );
+        assert_eq!(filtered.len(), 2);
+        assert_eq!(events_on(node, &parent.token_auth(), "").len(), 4);
+    }
+    // The metrics read the database's size from PostgreSQL.
+    let metrics = reqwest::blocking::get(format!("http://{}/metrics", a.metrics.unwrap()))
+        .unwrap()
+        .text()
+        .unwrap();
+    let size = metrics
+        .lines()
+        .find_map(|line| line.strip_prefix("switchboard_database_size_bytes "))
+        .unwrap();
+    assert!(size.parse::<f64>().unwrap() > 0.0, "{metrics}");
+}
+
 #[test]
 fn concurrent_writes_on_two_nodes_keep_every_rule() {
     let cluster = shared_cluster();
@@ -499,28 +587,166 @@ fn concurrent_writes_on_two_nodes_keep_every_rule() {
     assert_eq!(accounts_on(&url), 1 + created);
 
     // Two nodes changing different fields of one account: both changes stay.
-    let target = "/Accounts/race0@example.com.json";
-    let rename = {
-        let a = Arc::clone(&a);
-        thread::spawn(move || {
-            a.post(target, &a.admin_auth(), &[("FriendlyName", "Both")])
-                .status
+    for round in 0..RACES {
+        let target = format!("/Accounts/race{}@example.com.json", round % rounds);
+        let name = format!("Both {round}");
+        let status = if round % 2 == 0 {
+            "suspended"
+        } else {
+            "active"
+        };
+        let answers = race(vec![
+            (
+                Arc::clone(&a),
+                target.clone(),
+                vec![("FriendlyName", name.clone())],
+            ),
+            (
+                Arc::clone(&b),
+                target.clone(),
+                vec![("Status", status.to_owned())],
+            ),
+        ]);
+        assert_eq!(answers, [200, 200], "round {round}");
+        let account = a.get(&target, &a.admin_auth()).json();
+        assert_eq!(account["friendly_name"], name.as_str(), "round {round}");
+        assert_eq!(account["status"], status, "round {round}");
+    }
+}
+
+/// How many times each race of section 10 runs.
+const RACES: usize = 20;
+
+/// A POST of a form to a path, sent to one node as its administrator.
+type Racer = (Arc<TestApp>, String, Vec<(&'static str, String)>);
+
+/// Sends every request at one moment; returns the statuses in the same order.
+fn race(requests: Vec<Racer>) -> Vec<u16> {
+    let start = Arc::new(Barrier::new(requests.len()));
+    let racers: Vec<_> = requests
+        .into_iter()
+        .map(|(node, path, form)| {
+            let start = Arc::clone(&start);
+            thread::spawn(move || {
+                let form: Vec<(&str, &str)> = form.iter().map(|(k, v)| (*k, v.as_str())).collect();
+                start.wait();
+                node.post(&path, &node.admin_auth(), &form).status
+            })
         })
-    };
-    let suspend = {
-        let b = Arc::clone(&b);
-        thread::spawn(move || {
-            b.post(target, &b.admin_auth(), &[("Status", "suspended")])
-                .status
+        .collect();
+    racers.into_iter().map(|r| r.join().unwrap()).collect()
+}
+
+#[test]
+fn closing_an_account_while_another_node_writes_below_it_leaves_nothing_open_below_it() {
+    let cluster = shared_cluster();
+    let url = database_url(&cluster, "close_race");
+    let a = Arc::new(spawn_app_with(on_postgres(&url)));
+    let b = Arc::new(another_node(&a, &url));
+    for round in 0..RACES {
+        let parent = a.create_member(
+            &a.admin_auth(),
+            &format!("parent{round}@example.com"),
+            &[("Role", "Administrator")],
+        );
+        // An account below the parent, made by the parent on the other node, then suspended.
+        let below = b
+            .create_member(
+                &parent.token_auth(),
+                &format!("below{round}@example.com"),
+                &[],
+            )
+            .sid;
+        assert_eq!(
+            a.post(
+                &format!("/Accounts/{below}.json"),
+                &a.admin_auth(),
+                &[("Status", "suspended")]
+            )
+            .status,
+            200
+        );
+
+        let close = (
+            Arc::clone(&a),
+            format!("/Accounts/{}.json", parent.sid),
+            vec![("Status", "closed".to_owned())],
+        );
+        let reactivate = (
+            Arc::clone(&b),
+            format!("/Accounts/{below}.json"),
+            vec![("Status", "active".to_owned())],
+        );
+        let start = Arc::new(Barrier::new(2));
+        let creator = {
+            let (b, start, token) = (Arc::clone(&b), Arc::clone(&start), parent.token_auth());
+            thread::spawn(move || {
+                start.wait();
+                let form = [
+                    ("EmailAddress", format!("late{round}@example.com")),
+                    ("Password", "a late but long password".to_owned()),
+                ];
+                let form: Vec<(&str, &str)> = form.iter().map(|(k, v)| (*k, v.as_str())).collect();
+                b.post("/Accounts.json", &token, &form)
+            })
+        };
+        start.wait();
+        let answers = race(vec![close, reactivate]);
+        let created = creator.join().unwrap();
+        assert_eq!(
+            answers[0], 200,
+            "round {round}: the close is always answered"
+        );
+        assert!(
+            matches!(answers[1], 200 | 400),
+            "round {round}: {answers:?}"
+        );
+        assert!(
+            matches!(created.status, 201 | 403),
+            "round {round}: {}",
+            created.body
+        );
+
+        let mut below_parent = vec![below];
+        if created.status == 201 {
+            below_parent.push(created.json()["sid"].as_str().unwrap().to_owned());
+        }
+        for sid in below_parent {
+            let account = a
+                .get(&format!("/Accounts/{sid}.json"), &a.admin_auth())
+                .json();
+            assert_eq!(account["status"], "closed", "round {round}: {account}");
+        }
+    }
+}
+
+#[test]
+fn an_account_changing_itself_from_many_connections_on_two_nodes_never_fails() {
+    let cluster = shared_cluster();
+    let url = database_url(&cluster, "self_updates");
+    let a = Arc::new(spawn_app_with(on_postgres(&url)));
+    let b = Arc::new(another_node(&a, &url));
+    let me = format!("/Accounts/{}.json", a.admin.sid);
+    let start = Arc::new(Barrier::new(16));
+    let writers: Vec<_> = (0..16)
+        .map(|writer| {
+            let node = Arc::clone(if writer % 2 == 0 { &a } else { &b });
+            let (me, start) = (me.clone(), Arc::clone(&start));
+            thread::spawn(move || {
+                start.wait();
+                (0..RACES)
+                    .map(|round| {
+                        let name = format!("writer {writer} round {round}");
+                        node.post(&me, &node.admin_auth(), &[("FriendlyName", &name)])
+                            .status
+                    })
+                    .collect::<Vec<u16>>()
+            })
         })
-    };
-    assert_eq!(
-        (rename.join().unwrap(), suspend.join().unwrap()),
-        (200, 200)
-    );
-    let account = a.get(target, &a.admin_auth()).json();
-    assert_eq!(account["friendly_name"], "Both");
-    assert_eq!(account["status"], "suspended");
+        .collect();
+    for writer in writers {
+        assert!(writer.join().unwrap().iter().all(|&status| status == 200));
+    }
 }
 
 #[test]

@@ -14,9 +14,12 @@ pub fn copy(from: &Path, to: &Path) -> Result<String, String> {
     let installation = read_installation(from).map_err(|error| error.to_string())?;
     write_installation(to, &installation).map_err(|error| error.to_string())?;
     let count = installation.accounts.len();
+    let events = installation.events.len();
     Ok(format!(
-        "copied {count} account{} from {shown_from} -> {shown_to}. Start the copy with the same key file.",
-        if count == 1 { "" } else { "s" }
+        "copied {count} account{} and {events} audit event{} from {shown_from} -> {shown_to}. \
+         Start the copy with the same key file.",
+        if count == 1 { "" } else { "s" },
+        if events == 1 { "" } else { "s" }
     ))
 }
 

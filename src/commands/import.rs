@@ -36,7 +36,10 @@ pub fn import_restcomm(config: &Config, file: &Path) -> Result<String, String> {
             AccountRow::from_account(&planned.account, planned.seq)
         })
         .collect();
-    if let Err(error) = write_installation(&config.db_path, &Installation::new(rows, check_value)) {
+    if let Err(error) = write_installation(
+        &config.db_path,
+        &Installation::new(rows, Vec::new(), check_value),
+    ) {
         if created_key {
             let _ = std::fs::remove_file(&config.key_file);
         }

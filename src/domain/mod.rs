@@ -4,6 +4,7 @@
 pub mod account;
 pub mod credentials;
 pub mod error;
+pub mod event;
 pub mod paging;
 pub mod secret;
 pub mod service;

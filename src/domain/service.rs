@@ -9,6 +9,7 @@ use std::sync::Arc;
 use super::account::{Account, AccountSid, Email, FriendlyName, Role, Status, UnixTime, MAX_LEVEL};
 use super::credentials::{Credentials, Password, PasswordCheck};
 use super::error::DomainError;
+use super::event::Origin;
 use super::paging::{page_window, parse_page, parse_page_size, Direction, PageToken, PageWindow};
 use super::store::{
     self, AccountKey, AccountRead, Cursor, DataVersion, ListQuery, Listed, Position, Scope, Store,
@@ -17,13 +18,19 @@ use super::store::{
 use super::throttle::{client_of, FailureCounts, FailureKey, NameKeys};
 
 pub use super::throttle::ThrottleLimits;
+use crate::metrics::{metrics, Cache};
 
+mod audit;
+mod events;
 mod recovery;
 mod rules;
 
+pub use events::{EventForm, EventListing};
+
 use rules::{
-    current_caller, insert, may_act_on, names_caller, parse_account_key, plan_create, plan_update,
-    require_active, require_may_create, reread, target_for, visible_to, NewSecret, UpdatePlan,
+    caller_and_target, current_caller, insert, may_act_on, names_caller, parse_account_key,
+    plan_create, plan_update, require_active, require_may_create, reread, visible_to, NewSecret,
+    UpdatePlan,
 };
 
 /// The raw values of an update form; parsed here, in the order the rules need.
@@ -210,7 +217,9 @@ impl AccountService {
             self.burn_time(secret).await;
             return Ok(None);
         }
-        if self.credentials.cached_password_match(&account, secret) == Some(true) {
+        let cached = self.credentials.cached_password_match(&account, secret) == Some(true);
+        metrics().cache(Cache::Password, cached);
+        if cached {
             return Ok(Some(account));
         }
         let credentials = Arc::clone(&self.credentials);
@@ -267,7 +276,9 @@ impl AccountService {
         let credentials = Arc::clone(&self.credentials);
         let (sid, old_hash) = (verified.sid.clone(), verified.password_hash.clone());
         self.write(Box::new(move |tx| {
-            let current = reread(&*tx, &sid)?;
+            let current = tx
+                .find_for_update(&AccountKey::Sid(sid.clone()))?
+                .ok_or(DomainError::NotFound)?;
             if current.password_hash != old_hash {
                 return Ok(current);
             }
@@ -305,6 +316,7 @@ impl AccountService {
         caller: &Account,
         id: &str,
         form: UpdateForm,
+        origin: &Origin,
     ) -> Result<Account, DomainError> {
         let target = self.fetch(caller, id).await?;
         let planned = if form.password.is_some() {
@@ -318,12 +330,14 @@ impl AccountService {
             if planned.changes_nothing(&target) {
                 return Ok(target);
             }
-            return self.write_update(caller, target.sid, form, None).await;
+            return self
+                .write_update(caller, target.sid, form, None, origin)
+                .await;
         };
         let new_secret = self.hash(password).await?;
         let sid = target.sid.clone();
         let updated = self
-            .write_update(caller, target.sid, form, Some(new_secret))
+            .write_update(caller, target.sid, form, Some(new_secret), origin)
             .await?;
         self.credentials.forget(&sid);
         Ok(updated)
@@ -335,8 +349,10 @@ impl AccountService {
         target: AccountSid,
         form: UpdateForm,
         new_secret: Option<NewSecret>,
+        origin: &Origin,
     ) -> Result<Account, DomainError> {
         let caller_sid = caller.sid.clone();
+        let origin = origin.clone();
         // The new password passed its policy before it was hashed; running that estimate again
         // here would hold up every other write.
         let form = UpdateForm {
@@ -344,24 +360,30 @@ impl AccountService {
             ..form
         };
         self.write(Box::new(move |tx| {
-            let caller = current_caller(&*tx, &caller_sid)?;
-            let target = target_for(&*tx, &caller, target.as_str())?;
+            let (caller, target) = caller_and_target(tx, &caller_sid, target.as_str())?;
             let plan = plan_update(&caller, &target, &form)?;
             if new_secret.is_none() && plan.changes_nothing(&target) {
                 return Ok(target);
             }
             let closing = plan.status == Some(Status::Closed);
-            let updated = plan.apply(target, new_secret.clone(), UnixTime::now());
+            let updated = plan.apply(target.clone(), new_secret.clone(), UnixTime::now());
             tx.update(&updated)?;
+            audit::updated(tx, &target, &updated, new_secret.is_some(), &origin)?;
             if closing {
-                tx.close_descendants(&updated.sid, updated.updated)?;
+                let closed = tx.close_descendants(&updated.sid, updated.updated)?;
+                audit::closed_below(tx, &closed, &updated, &origin)?;
             }
             reread(&*tx, &updated.sid)
         }))
         .await
     }
 
-    pub async fn create(&self, caller: &Account, form: CreateForm) -> Result<Account, DomainError> {
+    pub async fn create(
+        &self,
+        caller: &Account,
+        form: CreateForm,
+        origin: &Origin,
+    ) -> Result<Account, DomainError> {
         require_may_create(caller)?;
         let plan = if form.password.is_some() {
             // As for an update: the strength estimate runs off the worker.
@@ -387,11 +409,13 @@ impl AccountService {
             },
         };
         let caller_sid = caller.sid.clone();
+        let origin = origin.clone();
         self.write(Box::new(move |tx| {
             let caller = current_caller(&*tx, &caller_sid)?;
             require_may_create(&caller)?;
             let account = plan.clone().into_account(&caller, secret.clone());
             insert(tx, &account)?;
+            audit::created(tx, &account, &origin)?;
             reread(&*tx, &account.sid)
         }))
         .await
@@ -399,9 +423,9 @@ impl AccountService {
 
     /// Changes whenever a listing, for any caller, may have changed: a listing taken at one
     /// version can be answered again for as long as the version stays the same.
-    pub fn listing_version(&self, caller: &Account) -> Result<DataVersion, DomainError> {
+    pub async fn listing_version(&self, caller: &Account) -> Result<DataVersion, DomainError> {
         require_active(caller)?;
-        Ok(self.store.data_version()?)
+        Ok(self.store.data_version().settle().await?)
     }
 
     pub async fn list(&self, caller: &Account, form: &ListForm) -> Result<Listing, DomainError> {
@@ -473,6 +497,7 @@ impl AccountService {
                     return Err(DomainError::Store(StoreError::Duplicate));
                 }
                 insert(tx, &job_account)?;
+                audit::created(tx, &job_account, &Origin::cli())?;
                 reread(&*tx, &job_account.sid)
             }))
             .await;

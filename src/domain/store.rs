@@ -4,6 +4,7 @@
 use std::any::Any;
 use std::fmt;
 use std::future::Future;
+use std::net::IpAddr;
 use std::pin::Pin;
 use std::sync::Arc;
 
@@ -11,6 +12,7 @@ use tokio::sync::oneshot;
 
 use super::account::{Account, AccountSid, Email, FriendlyName, Status, UnixTime};
 use super::error::DomainError;
+use super::event::{Event, EventSid, EventType, Sid};
 use super::throttle::{FailureCounts, ThrottleLimits};
 
 #[derive(Clone, Debug)]
@@ -64,6 +66,31 @@ pub struct ListQuery {
     pub limit: usize,
 }
 
+/// Which events a listing may include, newest first.
+#[derive(Clone, Debug)]
+pub struct EventQuery {
+    /// The accounts the events are about: [`Scope::Subtree`] for an Administrator.
+    pub scope: Scope,
+    pub actor: Option<Sid>,
+    pub event_type: Option<EventType>,
+    pub resource: Option<Sid>,
+    pub address: Option<IpAddr>,
+    /// Inclusive bounds on the event's date.
+    pub start: Option<UnixTime>,
+    pub end: Option<UnixTime>,
+    /// `After`: older than the cursor (the next page); `Before`: newer (the previous page,
+    /// still returned newest first). `Offset` is never used: events page by cursor only.
+    pub position: Option<Position>,
+    pub limit: usize,
+}
+
+/// An event as a listing found it, with its place in the order (date, then `seq`).
+#[derive(Clone, Debug)]
+pub struct ListedEvent {
+    pub event: Event,
+    pub cursor: Cursor,
+}
+
 #[derive(Clone, Debug)]
 pub enum StoreError {
     /// The database stayed locked beyond the wait.
@@ -92,18 +119,37 @@ pub trait AccountRead {
     /// In creation order, at most `query.limit` accounts.
     fn list(&self, query: &ListQuery) -> Result<Vec<Listed>, StoreError>;
     fn is_empty(&self) -> Result<bool, StoreError>;
+    /// The oldest top-level account, if any.
+    fn first_root(&self) -> Result<Option<Account>, StoreError>;
+    fn find_event(&self, sid: &EventSid) -> Result<Option<Event>, StoreError>;
+    /// Newest first, at most `query.limit` events.
+    fn list_events(&self, query: &EventQuery) -> Result<Vec<ListedEvent>, StoreError>;
 }
 
 /// Inside one write transaction: reads see the writes made before them.
 pub trait AccountWrite: AccountRead {
+    /// Reads the account this write is about to change. Where writers run at once (several
+    /// nodes on one database) the store holds the others off it until the transaction ends;
+    /// a single writer needs nothing more than [`AccountRead::find`].
+    fn find_for_update(&mut self, key: &AccountKey) -> Result<Option<Account>, StoreError> {
+        self.find(key)
+    }
     /// Places the account after every earlier one in the creation order. Fails with
     /// [`StoreError::Duplicate`] when the email address is taken.
     fn insert(&mut self, account: &Account) -> Result<(), StoreError>;
     /// Saves the mutable fields: friendly name, role, own status, password hash, token salt,
     /// date updated.
     fn update(&mut self, account: &Account) -> Result<(), StoreError>;
-    /// Closes every descendant of `sid` that is not closed yet.
-    fn close_descendants(&mut self, sid: &AccountSid, at: UnixTime) -> Result<(), StoreError>;
+    /// Closes every descendant of `sid` that is not closed yet; returns the ones it closed.
+    fn close_descendants(
+        &mut self,
+        sid: &AccountSid,
+        at: UnixTime,
+    ) -> Result<Vec<AccountSid>, StoreError>;
+    /// Places the event after every earlier one in the order of events of its second.
+    fn record(&mut self, event: &Event) -> Result<(), StoreError>;
+    /// Deletes every event dated before `before`; returns how many.
+    fn prune_events(&mut self, before: UnixTime) -> Result<u64, StoreError>;
 }
 
 /// A change that runs inside a transaction and is answered only once that transaction is
@@ -146,18 +192,28 @@ pub trait ReadJob: Send {
     fn into_any(self: Box<Self>) -> Box<dyn Any>;
 }
 
-pub type ReadFuture = Pin<Box<dyn Future<Output = Result<Box<dyn ReadJob>, StoreError>> + Send>>;
+pub type AnswerFuture<T> = Pin<Box<dyn Future<Output = Result<T, StoreError>> + Send>>;
 
-/// Where a read ran: at once on the calling thread, or elsewhere, to be awaited.
-pub enum Reading {
-    Done(Result<Box<dyn ReadJob>, StoreError>),
-    Pending(ReadFuture),
+/// A store's answer: at once when it is at hand (in memory, a local file), or later when it
+/// comes across a network (never waited for on the caller's thread).
+pub enum Answer<T> {
+    Done(Result<T, StoreError>),
+    Pending(AnswerFuture<T>),
+}
+
+impl<T> Answer<T> {
+    pub async fn settle(self) -> Result<T, StoreError> {
+        match self {
+            Answer::Done(done) => done,
+            Answer::Pending(pending) => pending.await,
+        }
+    }
 }
 
 pub trait Store: Send + Sync {
     /// Runs the job with a reader. A store whose reads take microseconds runs it inline; one
     /// that waits on a network runs it on a blocking pool, never on the caller's thread.
-    fn read(&self, job: Box<dyn ReadJob>) -> Reading;
+    fn read(&self, job: Box<dyn ReadJob>) -> Answer<Box<dyn ReadJob>>;
     /// Queues the job for the writer; fails at once with [`StoreError::Busy`] when the queue
     /// is full.
     fn write(&self, job: WriteJob) -> Result<WriteReply, StoreError>;
@@ -165,9 +221,13 @@ pub trait Store: Send + Sync {
     /// serves this database.
     fn failure_counts(&self, limits: &ThrottleLimits) -> Arc<dyn FailureCounts>;
     /// Changes whenever data was committed, by this process or another.
-    fn data_version(&self) -> Result<DataVersion, StoreError>;
+    fn data_version(&self) -> Answer<DataVersion>;
     /// Commits what is queued and stops the writer; later writes fail. Blocks, up to a bound.
     fn close(&self);
+    /// Writes queued or running.
+    fn queue_depth(&self) -> usize;
+    /// The database's size in bytes, if it can be told; may block on a query.
+    fn size_bytes(&self) -> Option<u64>;
 }
 
 /// Runs `job` with one of the store's readers, wherever the store runs its reads.
@@ -180,10 +240,7 @@ where
         job: Some(job),
         answer: None,
     });
-    let done = match store.read(task) {
-        Reading::Done(done) => done?,
-        Reading::Pending(pending) => pending.await?,
-    };
+    let done = store.read(task).settle().await?;
     match done.into_any().downcast::<Task<F, T>>() {
         Ok(task) => task
             .answer

@@ -12,17 +12,15 @@
 
 use std::collections::hash_map::RandomState;
 use std::collections::{HashMap, VecDeque};
-use std::future::Future;
 use std::hash::{BuildHasher, Hash};
 use std::net::{IpAddr, Ipv6Addr};
-use std::pin::Pin;
 use std::sync::{RwLock, RwLockReadGuard, RwLockWriteGuard};
 use std::time::{Duration, Instant};
 
 use hmac::{Hmac, Mac};
 use sha2::Sha256;
 
-use super::store::StoreError;
+use super::store::Answer;
 
 /// How many failed authentications are allowed per window.
 #[derive(Clone, Debug)]
@@ -76,33 +74,15 @@ impl FailureKey {
     }
 }
 
-pub type CountFuture<T> = Pin<Box<dyn Future<Output = Result<T, StoreError>> + Send>>;
-
-/// A counter's answer: at once when the counts are in memory, or later when they are in a
-/// database across the network (never waited for on the caller's thread).
-pub enum Counting<T> {
-    Done(Result<T, StoreError>),
-    Pending(CountFuture<T>),
-}
-
-impl<T> Counting<T> {
-    pub async fn settle(self) -> Result<T, StoreError> {
-        match self {
-            Counting::Done(done) => done,
-            Counting::Pending(pending) => pending.await,
-        }
-    }
-}
-
 /// The failed-authentication counters, wherever they are kept: each store provides them
 /// (see [`super::store::Store::failure_counts`]), so that nodes sharing a database also share
 /// its counts.
 pub trait FailureCounts: Send + Sync {
     /// Seconds until every one of `keys` may try again (the longest wait), or `None` when
     /// none is past its limit.
-    fn retry_after(&self, keys: &[FailureKey]) -> Counting<Option<u64>>;
+    fn retry_after(&self, keys: &[FailureKey]) -> Answer<Option<u64>>;
     /// One more failure for each of `keys`.
-    fn record(&self, keys: &[FailureKey]) -> Counting<()>;
+    fn record(&self, keys: &[FailureKey]) -> Answer<()>;
 }
 
 /// The counts of one process, for a database that only one process serves.
@@ -128,22 +108,22 @@ impl MemoryCounts {
 }
 
 impl FailureCounts for MemoryCounts {
-    fn retry_after(&self, keys: &[FailureKey]) -> Counting<Option<u64>> {
+    fn retry_after(&self, keys: &[FailureKey]) -> Answer<Option<u64>> {
         let longest = keys
             .iter()
             .filter_map(|key| self.retry_after_one(key))
             .max();
-        Counting::Done(Ok(longest))
+        Answer::Done(Ok(longest))
     }
 
-    fn record(&self, keys: &[FailureKey]) -> Counting<()> {
+    fn record(&self, keys: &[FailureKey]) -> Answer<()> {
         for key in keys {
             match key {
                 FailureKey::Client(client) => self.by_client.record_failure(client),
                 FailureKey::Name(name) => self.by_name.record_failure(name),
             }
         }
-        Counting::Done(Ok(()))
+        Answer::Done(Ok(()))
     }
 }
 

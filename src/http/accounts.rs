@@ -8,11 +8,13 @@ use actix_web::{web, HttpRequest, HttpResponse};
 
 use super::auth;
 use super::error::{error_response, Failure};
+use super::events::origin_of;
 use super::form::{decode_path_segment, read_form, Fields};
 use super::format::{account_body, account_uri, list_body, Format, API_ROOT};
 use super::page_cache::PageCache;
 use crate::domain::account::Account;
 use crate::domain::service::{AccountService, CreateForm, ListForm, UpdateForm};
+use crate::metrics::{metrics, Cache};
 
 type Service = web::Data<AccountService>;
 
@@ -61,7 +63,10 @@ async fn update_account(
         role: fields.take("Role"),
         email: fields.take("EmailAddress"),
     };
-    let account = service.update(&caller, &target_id(req)?, form).await?;
+    let origin = origin_of(req, &caller);
+    let account = service
+        .update(&caller, &target_id(req)?, form, &origin)
+        .await?;
     Ok(account_response(StatusCode::OK, format, service, &account))
 }
 
@@ -80,7 +85,9 @@ async fn create_account(
         role: fields.take("Role"),
         status: fields.take("Status"),
     };
-    let account = service.create(&caller, form).await?;
+    let account = service
+        .create(&caller, form, &origin_of(req, &caller))
+        .await?;
     let mut response = account_response(StatusCode::CREATED, format, service, &account);
     let location = format!("{API_ROOT}{}", account_uri(account.sid.as_str(), format));
     if let Ok(value) = location.parse() {
@@ -96,9 +103,11 @@ async fn list_accounts(
     format: Format,
 ) -> Result<HttpResponse, Failure> {
     let caller = auth::caller(req, service).await?;
-    let version = service.listing_version(&caller)?;
+    let version = service.listing_version(&caller).await?;
     let key = PageCache::key(caller.sid.as_str(), format, req.query_string());
-    if let Some(body) = pages.get(&key, &version) {
+    let cached = pages.get(&key, &version);
+    metrics().cache(Cache::Page, cached.is_some());
+    if let Some(body) = cached {
         return Ok(ok_with_secrets(StatusCode::OK, format, body));
     }
     let mut query = Fields::parse(req.query_string().as_bytes())?;

@@ -11,6 +11,7 @@ use super::security::log_safe;
 use crate::domain::account::{Account, AccountSid, Email};
 use crate::domain::error::DomainError;
 use crate::domain::service::AccountService;
+use crate::metrics::{metrics, AuthFailure};
 
 enum Presented {
     Nothing,
@@ -54,26 +55,39 @@ fn presented(req: &HttpRequest) -> Presented {
 pub async fn caller(req: &HttpRequest, service: &AccountService) -> Result<Account, DomainError> {
     let from = client_address(req).unwrap_or(IpAddr::V4(Ipv4Addr::UNSPECIFIED));
     match presented(req) {
-        Presented::Nothing => Err(DomainError::Unauthenticated),
+        Presented::Nothing => {
+            metrics().auth_failure(AuthFailure::Missing);
+            Err(DomainError::Unauthenticated)
+        }
         Presented::Malformed => {
             let refused = service.reject_malformed(from).await;
-            log_refusal(&refused, "a malformed Authorization header", from);
+            log_refusal(
+                &refused,
+                "a malformed Authorization header",
+                from,
+                AuthFailure::Malformed,
+            );
             Err(refused)
         }
         Presented::Basic { user, secret } => {
             let result = service.authenticate(&user, &secret, from).await;
             if let Err(refused) = &result {
-                log_refusal(refused, &format!("user \"{}\"", loggable_user(&user)), from);
+                let who = format!("user \"{}\"", loggable_user(&user));
+                log_refusal(refused, &who, from, AuthFailure::Rejected);
             }
             result
         }
     }
 }
 
-fn log_refusal(refused: &DomainError, who: &str, from: IpAddr) {
+fn log_refusal(refused: &DomainError, who: &str, from: IpAddr, kind: AuthFailure) {
     match refused {
-        DomainError::Unauthenticated => log::warn!("failed authentication: {who} from {from}"),
+        DomainError::Unauthenticated => {
+            metrics().auth_failure(kind);
+            log::warn!("failed authentication: {who} from {from}")
+        }
         DomainError::Throttled { .. } => {
+            metrics().throttled();
             log::warn!("throttled authentication: {who} from {from}")
         }
         _ => {}

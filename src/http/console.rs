@@ -50,6 +50,7 @@ const ASSETS: &[Asset] = &[
     asset!("password.js", JS),
     asset!("account.js", JS),
     asset!("subaccounts.js", JS),
+    asset!("activity.js", JS),
     // The page checks passwords against the very list the server enforces.
     Asset {
         name: "common-passwords.txt",

@@ -14,6 +14,13 @@ pub fn method_not_allowed(allow: &'static str) -> Route {
     })
 }
 
+/// As [`method_not_allowed`], for the resources that answer JSON alone.
+pub fn method_not_allowed_json(allow: &'static str) -> Route {
+    web::to(
+        move || async move { error_response(Format::Json, &Failure::MethodNotAllowed { allow }) },
+    )
+}
+
 pub async fn no_route(req: HttpRequest) -> HttpResponse {
     error_response(Format::of(&req), &Failure::NoRoute)
 }

@@ -2,8 +2,8 @@
 
 use actix_web::{guard, web, Route};
 
-use super::fallback::{method_not_allowed, no_route};
-use super::{accounts, console, health, openapi};
+use super::fallback::{method_not_allowed, method_not_allowed_json, no_route};
+use super::{accounts, console, events, health, openapi};
 
 /// The API versions served. Twilio's own (`2010-04-01`) is an alias of Restcomm's, so that a
 /// Twilio helper library works by changing its base URL alone.
@@ -33,6 +33,7 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
     for version in API_VERSIONS {
         cfg.service(accounts_api(version));
     }
+    cfg.service(monitor_api());
     cfg.default_service(web::to(no_route));
 }
 
@@ -50,6 +51,21 @@ fn accounts_api(version: &str) -> actix_web::Scope {
                 .route(web::post().to(accounts::update))
                 .route(web::put().to(accounts::update))
                 .default_service(method_not_allowed("GET, HEAD, POST, PUT")),
+        )
+}
+
+/// Twilio's Monitor API (`client.monitor.base_url` pointed at `/restcomm`): the audit events.
+fn monitor_api() -> actix_web::Scope {
+    web::scope("/restcomm/v1")
+        .service(
+            web::resource("/Events")
+                .route(readable().to(events::list))
+                .default_service(method_not_allowed_json("GET, HEAD")),
+        )
+        .service(
+            web::resource("/Events/{sid}")
+                .route(readable().to(events::fetch))
+                .default_service(method_not_allowed_json("GET, HEAD")),
         )
 }
 

@@ -9,6 +9,7 @@ use crate::domain::store::Store;
 
 mod backup;
 mod check;
+mod events;
 mod lock;
 mod migrate;
 pub mod postgres;

@@ -14,13 +14,15 @@ use r2d2_sqlite::SqliteConnectionManager;
 use rusqlite::config::DbConfig;
 use rusqlite::{Connection, ErrorCode, OpenFlags, Row, ToSql};
 
+use super::events;
 use super::migrate::{migrate, MigrateError};
 use super::writer::Writer;
 use crate::domain::account::{Account, AccountSid, Email, FriendlyName, Role, Status, UnixTime};
+use crate::domain::event::{Event, EventSid};
 use crate::domain::paging::MAX_PAGE_SIZE;
 use crate::domain::store::{
-    AccountKey, AccountRead, AccountWrite, Cursor, DataVersion, ListQuery, Listed, Position,
-    ReadJob, Reading, Scope, Store, StoreError, WriteJob, WriteReply,
+    AccountKey, AccountRead, AccountWrite, Answer, Cursor, DataVersion, EventQuery, ListQuery,
+    Listed, ListedEvent, Position, ReadJob, Scope, Store, StoreError, WriteJob, WriteReply,
 };
 use crate::domain::throttle::{FailureCounts, MemoryCounts, ThrottleLimits};
 
@@ -160,6 +162,7 @@ pub(super) fn open_error(error: rusqlite::Error) -> OpenError {
 }
 
 pub struct SqliteStore {
+    path: PathBuf,
     readers: Pool<SqliteConnectionManager>,
     writer: Writer,
     /// Its own connection, so that `PRAGMA data_version` compares like with like: the number
@@ -315,6 +318,7 @@ impl CheckedDatabase {
         })
         .map_err(open_error)?;
         Ok(SqliteStore {
+            path: options.path.clone(),
             readers,
             writer: Writer::start(conn, options.storage_limit),
             watcher: Mutex::new(watcher),
@@ -516,8 +520,8 @@ fn prepare_writer(conn: &Connection, options: &StoreOptions) -> Result<(), OpenE
 }
 
 impl Store for SqliteStore {
-    fn read(&self, mut job: Box<dyn ReadJob>) -> Reading {
-        Reading::Done(match self.readers.get() {
+    fn read(&self, mut job: Box<dyn ReadJob>) -> Answer<Box<dyn ReadJob>> {
+        Answer::Done(match self.readers.get() {
             Ok(conn) => {
                 job.run(&PooledReader(conn));
                 Ok(job)
@@ -536,21 +540,36 @@ impl Store for SqliteStore {
         Arc::new(MemoryCounts::new(limits))
     }
 
-    fn data_version(&self) -> Result<DataVersion, StoreError> {
+    fn data_version(&self) -> Answer<DataVersion> {
         let watcher = self
             .watcher
             .lock()
             .unwrap_or_else(|poisoned| poisoned.into_inner());
-        let version: i64 = watcher
-            .prepare_cached("PRAGMA data_version")?
-            .query_row([], |row| row.get(0))?;
-        Ok(DataVersion::counter(version as u64))
+        let version = watcher
+            .prepare_cached("PRAGMA data_version")
+            .and_then(|mut statement| statement.query_row([], |row| row.get::<_, i64>(0)));
+        Answer::Done(
+            version
+                .map(|version| DataVersion::counter(version as u64))
+                .map_err(StoreError::from),
+        )
     }
 
     /// Lets queued writes finish, then folds the write-ahead log into the database file, so
     /// that a stopped server leaves one self-contained file behind.
     fn close(&self) {
         self.writer.close();
+    }
+
+    fn queue_depth(&self) -> usize {
+        self.writer.depth()
+    }
+
+    /// The file and its write-ahead log, as the disk holds them.
+    fn size_bytes(&self) -> Option<u64> {
+        let size = |path: &Path| std::fs::metadata(path).map(|m| m.len()).ok();
+        let file = size(&self.path)?;
+        Some(file + size(&companion(&self.path, "-wal")).unwrap_or(0))
     }
 }
 
@@ -566,6 +585,15 @@ impl AccountRead for PooledReader {
     fn is_empty(&self) -> Result<bool, StoreError> {
         is_empty(&self.0)
     }
+    fn first_root(&self) -> Result<Option<Account>, StoreError> {
+        first_root(&self.0)
+    }
+    fn find_event(&self, sid: &EventSid) -> Result<Option<Event>, StoreError> {
+        find_event(&self.0, sid)
+    }
+    fn list_events(&self, query: &EventQuery) -> Result<Vec<ListedEvent>, StoreError> {
+        list_events(&self.0, query)
+    }
 }
 
 /// The writer's view inside a transaction (a savepoint of the group commit).
@@ -580,6 +608,15 @@ impl AccountRead for InTransaction<'_> {
     }
     fn is_empty(&self) -> Result<bool, StoreError> {
         is_empty(self.0)
+    }
+    fn first_root(&self) -> Result<Option<Account>, StoreError> {
+        first_root(self.0)
+    }
+    fn find_event(&self, sid: &EventSid) -> Result<Option<Event>, StoreError> {
+        find_event(self.0, sid)
+    }
+    fn list_events(&self, query: &EventQuery) -> Result<Vec<ListedEvent>, StoreError> {
+        list_events(self.0, query)
     }
 }
 
@@ -636,14 +673,130 @@ impl AccountWrite for InTransaction<'_> {
         Ok(())
     }
 
-    fn close_descendants(&mut self, sid: &AccountSid, at: UnixTime) -> Result<(), StoreError> {
+    fn close_descendants(
+        &mut self,
+        sid: &AccountSid,
+        at: UnixTime,
+    ) -> Result<Vec<AccountSid>, StoreError> {
         let mut statement = self.0.prepare_cached(
             "UPDATE accounts SET status = 'closed', date_updated = ?2
-             WHERE (root_sid = ?1 OR branch_sid = ?1) AND sid <> ?1 AND status <> 'closed'",
+             WHERE (root_sid = ?1 OR branch_sid = ?1) AND sid <> ?1 AND status <> 'closed'
+             RETURNING sid",
         )?;
-        statement.execute(rusqlite::params![sid.as_str(), at.0])?;
+        let mut rows = statement.query(rusqlite::params![sid.as_str(), at.0])?;
+        let mut closed = Vec::new();
+        while let Some(row) = rows.next()? {
+            let text: String = row.get(0)?;
+            closed.push(
+                AccountSid::parse(&text).ok_or_else(|| {
+                    StoreError::Failed("a stored account has an invalid sid".into())
+                })?,
+            );
+        }
+        Ok(closed)
+    }
+
+    fn record(&mut self, event: &Event) -> Result<(), StoreError> {
+        static SQL: OnceLock<String> = OnceLock::new();
+        let sql = SQL.get_or_init(|| {
+            format!(
+                "INSERT INTO events ({}, seq) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10,
+                     ?11, ?12, ?13, (SELECT coalesce(max(seq), 0) + 1 FROM events))",
+                events::INSERT_COLUMNS
+            )
+        });
+        let row = events::NewRow::of(event);
+        self.0.prepare_cached(sql)?.execute(rusqlite::params![
+            row.sid,
+            row.account_sid,
+            row.root_sid,
+            row.branch_sid,
+            row.actor_type,
+            row.actor_sid,
+            row.event_type,
+            row.resource_type,
+            row.resource_sid,
+            row.source,
+            row.source_ip,
+            row.event_data,
+            row.event_date,
+        ])?;
         Ok(())
     }
+
+    fn prune_events(&mut self, before: UnixTime) -> Result<u64, StoreError> {
+        let deleted = self
+            .0
+            .prepare_cached("DELETE FROM events WHERE event_date < ?1")?
+            .execute([before.0])?;
+        Ok(deleted as u64)
+    }
+}
+
+fn first_root(conn: &Connection) -> Result<Option<Account>, StoreError> {
+    let mut statement = conn.prepare_cached(FIRST_ROOT)?;
+    let mut rows = statement.query([])?;
+    match rows.next()? {
+        Some(row) => Ok(Some(account_from_row(row)?)),
+        None => Ok(None),
+    }
+}
+
+fn find_event(conn: &Connection, sid: &EventSid) -> Result<Option<Event>, StoreError> {
+    static SQL: OnceLock<String> = OnceLock::new();
+    let sql =
+        SQL.get_or_init(|| format!("SELECT {} FROM events e WHERE e.sid = ?1", events::COLUMNS));
+    let mut statement = conn.prepare_cached(sql)?;
+    let mut rows = statement.query([sid.as_str()])?;
+    match rows.next()? {
+        Some(row) => Ok(Some(stored_event(row)?.into_listed()?.0)),
+        None => Ok(None),
+    }
+}
+
+fn list_events(conn: &Connection, query: &EventQuery) -> Result<Vec<ListedEvent>, StoreError> {
+    let p = events::Params::of(query);
+    let mut statement = conn.prepare_cached(events::list_sql(events::Dialect::Sqlite, query))?;
+    let mut rows = statement.query(rusqlite::params![
+        p.scope,
+        p.actor,
+        p.event_type,
+        p.resource,
+        p.address,
+        p.start,
+        p.end,
+        p.date,
+        p.seq,
+        p.limit,
+    ])?;
+    let mut listed = Vec::with_capacity(query.limit.min(MAX_PAGE_SIZE + 1));
+    while let Some(row) = rows.next()? {
+        let (event, cursor) = stored_event(row)?.into_listed()?;
+        listed.push(ListedEvent { event, cursor });
+    }
+    if p.reverse {
+        listed.reverse();
+    }
+    Ok(listed)
+}
+
+fn stored_event(row: &Row<'_>) -> Result<events::StoredEvent, StoreError> {
+    Ok(events::StoredEvent {
+        sid: row.get(0)?,
+        account_sid: row.get(1)?,
+        root_sid: row.get(2)?,
+        branch_sid: row.get(3)?,
+        actor_type: row.get(4)?,
+        actor_sid: row.get(5)?,
+        event_type: row.get(6)?,
+        resource_type: row.get(7)?,
+        resource_sid: row.get(8)?,
+        source: row.get(9)?,
+        source_ip: row.get(10)?,
+        event_data: row.get(11)?,
+        event_date: row.get(12)?,
+        seq: row.get(13)?,
+    })
 }
 
 /// True when a proper ancestor is suspended: the root from level 2, the branch at level 3.
@@ -674,6 +827,10 @@ macro_rules! select_account {
 
 const FIND_BY_SID: &str = concat!(select_account!(), " WHERE a.sid = ?1");
 const FIND_BY_EMAIL: &str = concat!(select_account!(), " WHERE a.email = ?1");
+const FIRST_ROOT: &str = concat!(
+    select_account!(),
+    " WHERE a.level = 1 ORDER BY a.seq LIMIT 1"
+);
 
 /// The status as shown (see `Account::status`), for the list filter.
 const SHOWN_STATUS: &str = concat!(
@@ -984,6 +1141,59 @@ mod tests {
             assert!(!plan.contains("TEMP B-TREE"), "{}: {plan}", shape.sql());
             if shape.position != 0 && shape.scope != 0 && !by_email {
                 assert!(plan.contains("(date_created,seq)"), "{plan}");
+            }
+        }
+    }
+
+    /// Every event listing walks its scope's index in date order: a page costs the same
+    /// however many events there are before it.
+    #[test]
+    fn every_event_listing_walks_an_index_in_date_order() {
+        use crate::domain::store::{EventQuery, Scope};
+        let conn = migrated();
+        let sid = AccountSid::random();
+        let cursor = Cursor {
+            created: UnixTime(5),
+            seq: 9,
+        };
+        let scopes = [
+            (Scope::Itself(sid.clone()), "events_by_account"),
+            (
+                Scope::Subtree {
+                    sid: sid.clone(),
+                    level: 1,
+                },
+                "events_by_root",
+            ),
+            (Scope::Subtree { sid, level: 2 }, "events_by_branch"),
+        ];
+        for (scope, index) in scopes {
+            for position in [
+                None,
+                Some(Position::After(cursor.clone())),
+                Some(Position::Before(cursor.clone())),
+            ] {
+                let query = EventQuery {
+                    scope: scope.clone(),
+                    actor: None,
+                    event_type: None,
+                    resource: None,
+                    address: None,
+                    start: None,
+                    end: None,
+                    position,
+                    limit: 51,
+                };
+                let sql = events::list_sql(events::Dialect::Sqlite, &query);
+                let mut statement = conn.prepare(&format!("EXPLAIN QUERY PLAN {sql}")).unwrap();
+                let mut rows = statement.raw_query();
+                let mut plan = Vec::new();
+                while let Some(row) = rows.next().unwrap() {
+                    plan.push(row.get::<_, String>(3).unwrap());
+                }
+                let plan = plan.join("; ");
+                assert!(plan.contains(&format!("USING INDEX {index}")), "{plan}");
+                assert!(!plan.contains("TEMP B-TREE"), "{plan}");
             }
         }
     }

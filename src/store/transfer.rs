@@ -63,26 +63,48 @@ impl AccountRow {
     }
 }
 
-/// Everything a copy carries: the accounts in `seq` order, and the installation rows (the key
-/// check value among them) by name.
+/// One audit event as stored, every column; `texts` in the order of [`EVENT_TEXT_COLUMNS`].
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct EventRow {
+    pub texts: [Option<String>; EVENT_TEXTS],
+    pub event_date: i64,
+    pub seq: i64,
+}
+
+pub(super) const EVENT_TEXTS: usize = 12;
+
+/// The events' text columns, then `event_date` and `seq`: the order every copy statement uses.
+pub(super) const EVENT_COLUMNS: &str = "sid, account_sid, root_sid, branch_sid, actor_type, \
+     actor_sid, event_type, resource_type, resource_sid, source, source_ip, event_data, \
+     event_date, seq";
+
+/// Everything a copy carries: the accounts in `seq` order, the audit events in `seq` order, and
+/// the installation rows (the key check value among them) by name.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct Installation {
     pub accounts: Vec<AccountRow>,
+    pub events: Vec<EventRow>,
     pub rows: Vec<(String, String)>,
 }
 
 impl Installation {
-    /// A new installation of `accounts`, set up with the key whose check value is `key_check`.
-    pub fn new(accounts: Vec<AccountRow>, key_check: String) -> Installation {
+    /// A new installation of `accounts` and their `events`, set up with the key whose check
+    /// value is `key_check`.
+    pub fn new(
+        accounts: Vec<AccountRow>,
+        events: Vec<EventRow>,
+        key_check: String,
+    ) -> Installation {
         Installation {
             accounts,
+            events,
             rows: vec![("key_check".to_owned(), key_check)],
         }
     }
 }
 
-/// Counts the commits of the store it lives in (PostgreSQL's cross-node data version), so it
-/// means nothing in another database and is never copied.
+/// Counted the commits of the PostgreSQL database it lived in (the data version before
+/// `pg_current_snapshot()` took over), so it means nothing in another database: never copied.
 pub(super) const LOCAL_ROWS: &[&str] = &["data_version"];
 
 /// Why a copy was refused or failed; no message holds a password, a hash or SQL.
@@ -205,7 +227,26 @@ fn read_sqlite_rows(conn: &Connection) -> rusqlite::Result<Installation> {
     let rows = statement
         .query_map([], |row| Ok((row.get(0)?, row.get(1)?)))?
         .collect::<rusqlite::Result<Vec<(String, String)>>>()?;
-    Ok(Installation { accounts, rows })
+    let mut statement =
+        conn.prepare(&format!("SELECT {EVENT_COLUMNS} FROM events ORDER BY seq"))?;
+    let events = statement
+        .query_map([], |row| {
+            let mut texts: [Option<String>; EVENT_TEXTS] = Default::default();
+            for (index, text) in texts.iter_mut().enumerate() {
+                *text = row.get(index)?;
+            }
+            Ok(EventRow {
+                texts,
+                event_date: row.get(EVENT_TEXTS)?,
+                seq: row.get(EVENT_TEXTS + 1)?,
+            })
+        })?
+        .collect::<rusqlite::Result<Vec<_>>>()?;
+    Ok(Installation {
+        accounts,
+        events,
+        rows,
+    })
 }
 
 /// Under the instance lock, so no server starts on the file while it fills; a file this copy
@@ -254,45 +295,22 @@ fn fill_sqlite(
 fn insert_sqlite(conn: &mut Connection, installation: &Installation) -> rusqlite::Result<()> {
     // A large installation goes in as one transaction through indexes keyed by random Sids
     // and emails: with SQLite's default 2 MB page cache, most inserts would spill a page to
-    // the log. About 1 KiB of cache per account (at most 1 GiB) keeps them in memory.
-    let cache_kib = (installation.accounts.len() as i64).clamp(2_000, 1 << 20);
+    // the log. About 1 KiB of cache per row (at most 1 GiB) keeps them in memory.
+    let rows = installation.accounts.len() + installation.events.len();
+    let cache_kib = (rows as i64).clamp(2_000, 1 << 20);
     conn.pragma_update(None, "cache_size", -cache_kib)?;
     let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
     // Indexes built once from sorted rows cost a fraction of a million random inserts into
-    // each: the table's own indexes are dropped and made again from their stored SQL, inside
-    // the transaction. Those of its constraints (the Sid and the email) stay, and rows go in
-    // by Sid so that the Sid's index only ever grows at its end.
+    // each: the tables' own indexes are dropped and made again from their stored SQL, inside
+    // the transaction. Those of their constraints (the Sids and the email) stay, and rows go
+    // in by Sid so that each Sid's index only ever grows at its end.
     let indexes = droppable_indexes(&tx)?;
     for (name, _) in &indexes {
         tx.execute_batch(&format!("DROP INDEX \"{}\"", name.replace('"', "\"\"")))?;
     }
-    let mut by_sid: Vec<&AccountRow> = installation.accounts.iter().collect();
-    by_sid.sort_unstable_by(|a, b| a.sid.cmp(&b.sid));
+    insert_accounts(&tx, &installation.accounts)?;
+    insert_events(&tx, &installation.events)?;
     {
-        let mut insert = tx.prepare(
-            "INSERT INTO accounts (sid, level, owner_sid, root_sid, branch_sid, email,
-                 friendly_name, role, status, password_hash, token_salt, date_created,
-                 date_updated, seq)
-             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14)",
-        )?;
-        for row in by_sid {
-            insert.execute(rusqlite::params![
-                row.sid,
-                row.level,
-                row.owner_sid,
-                row.root_sid,
-                row.branch_sid,
-                row.email,
-                row.friendly_name,
-                row.role,
-                row.status,
-                row.password_hash,
-                row.token_salt,
-                row.date_created,
-                row.date_updated,
-                row.seq,
-            ])?;
-        }
         let mut insert = tx.prepare("INSERT INTO installation (name, value) VALUES (?1, ?2)")?;
         for (name, value) in carried_rows(installation) {
             insert.execute([name, value])?;
@@ -304,11 +322,63 @@ fn insert_sqlite(conn: &mut Connection, installation: &Installation) -> rusqlite
     tx.commit()
 }
 
-/// The indexes of `accounts` made by CREATE INDEX (not by a constraint), with their SQL.
+fn insert_accounts(conn: &Connection, accounts: &[AccountRow]) -> rusqlite::Result<()> {
+    let mut by_sid: Vec<&AccountRow> = accounts.iter().collect();
+    by_sid.sort_unstable_by(|a, b| a.sid.cmp(&b.sid));
+    let mut insert = conn.prepare(
+        "INSERT INTO accounts (sid, level, owner_sid, root_sid, branch_sid, email,
+             friendly_name, role, status, password_hash, token_salt, date_created,
+             date_updated, seq)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14)",
+    )?;
+    for row in by_sid {
+        insert.execute(rusqlite::params![
+            row.sid,
+            row.level,
+            row.owner_sid,
+            row.root_sid,
+            row.branch_sid,
+            row.email,
+            row.friendly_name,
+            row.role,
+            row.status,
+            row.password_hash,
+            row.token_salt,
+            row.date_created,
+            row.date_updated,
+            row.seq,
+        ])?;
+    }
+    Ok(())
+}
+
+fn insert_events(conn: &Connection, events: &[EventRow]) -> rusqlite::Result<()> {
+    let mut by_sid: Vec<&EventRow> = events.iter().collect();
+    by_sid.sort_unstable_by(|a, b| a.texts[0].cmp(&b.texts[0]));
+    let mut insert = conn.prepare(&format!(
+        "INSERT INTO events ({EVENT_COLUMNS})
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14)"
+    ))?;
+    for row in by_sid {
+        let mut values: Vec<&dyn rusqlite::ToSql> = row
+            .texts
+            .iter()
+            .map(|text| text as &dyn rusqlite::ToSql)
+            .collect();
+        values.push(&row.event_date);
+        values.push(&row.seq);
+        insert.execute(values.as_slice())?;
+    }
+    Ok(())
+}
+
+/// The indexes of the bulk-filled tables made by CREATE INDEX (not by a constraint), with
+/// their SQL.
 fn droppable_indexes(conn: &Connection) -> rusqlite::Result<Vec<(String, String)>> {
     let mut statement = conn.prepare(
         "SELECT name, sql FROM sqlite_schema
-         WHERE type = 'index' AND tbl_name = 'accounts' AND sql IS NOT NULL ORDER BY name",
+         WHERE type = 'index' AND tbl_name IN ('accounts', 'events') AND sql IS NOT NULL
+         ORDER BY name",
     )?;
     let indexes = statement
         .query_map([], |row| Ok((row.get(0)?, row.get(1)?)))?

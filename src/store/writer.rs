@@ -4,10 +4,12 @@
 //! write is answered before it is durable.
 
 use std::panic::{catch_unwind, AssertUnwindSafe};
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::mpsc::{
     channel, sync_channel, Receiver, RecvTimeoutError, Sender, SyncSender, TrySendError,
 };
-use std::time::Duration;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
 
 use rusqlite::{Connection, Transaction, TransactionBehavior};
 use tokio::sync::oneshot;
@@ -16,6 +18,7 @@ use super::sqlite::{InTransaction, StorageLimit};
 use crate::domain::account::Account;
 use crate::domain::error::DomainError;
 use crate::domain::store::{StoreError, WriteJob, WriteReply};
+use crate::metrics::metrics;
 
 /// Writes waiting beyond this are refused as busy rather than queued without bound.
 const QUEUE_CAPACITY: usize = 4096;
@@ -41,29 +44,47 @@ enum Message {
 
 pub struct Writer {
     queue: SyncSender<Message>,
+    /// Writes queued or running, for the metrics.
+    depth: Arc<AtomicUsize>,
 }
 
 impl Writer {
     pub fn start(conn: Connection, limit: Option<StorageLimit>) -> Writer {
         let (queue, incoming) = sync_channel(QUEUE_CAPACITY);
+        let depth = Arc::new(AtomicUsize::new(0));
+        let running = Arc::clone(&depth);
         std::thread::Builder::new()
             .name("switchboard-writer".into())
-            .spawn(move || run(conn, incoming, limit))
+            .spawn(move || run(conn, incoming, limit, &running))
             .expect("cannot start the writer thread");
-        Writer { queue }
+        Writer { queue, depth }
+    }
+
+    pub fn depth(&self) -> usize {
+        self.depth.load(Ordering::Relaxed)
     }
 
     pub fn submit(&self, job: WriteJob) -> Result<WriteReply, StoreError> {
         let (reply, answer) = oneshot::channel();
+        self.depth.fetch_add(1, Ordering::Relaxed);
         match self.queue.try_send(Message::Write(Queued { job, reply })) {
             Ok(()) => Ok(answer),
-            Err(TrySendError::Full(_)) => Err(StoreError::Busy),
-            Err(TrySendError::Disconnected(_)) => {
-                Err(StoreError::Failed("the writer has stopped".into()))
+            Err(refused) => {
+                self.depth.fetch_sub(1, Ordering::Relaxed);
+                refused_write(refused)
             }
         }
     }
+}
 
+fn refused_write(refused: TrySendError<Message>) -> Result<WriteReply, StoreError> {
+    match refused {
+        TrySendError::Full(_) => Err(StoreError::Busy),
+        TrySendError::Disconnected(_) => Err(StoreError::Failed("the writer has stopped".into())),
+    }
+}
+
+impl Writer {
     /// Returns once the writer has committed everything queued and stopped; later writes
     /// fail. Waits at most [`CLOSE_WAIT`]: a stuck disk must not hold the process forever.
     pub fn close(&self) {
@@ -74,7 +95,12 @@ impl Writer {
     }
 }
 
-fn run(mut conn: Connection, incoming: Receiver<Message>, limit: Option<StorageLimit>) {
+fn run(
+    mut conn: Connection,
+    incoming: Receiver<Message>,
+    limit: Option<StorageLimit>,
+    depth: &AtomicUsize,
+) {
     let mut applied_limit = 0;
     let mut closed = None;
     let mut written = false;
@@ -96,7 +122,9 @@ fn run(mut conn: Connection, incoming: Receiver<Message>, limit: Option<StorageL
             applied_limit = apply_limit(&conn, limit, applied_limit);
         }
         if !batch.is_empty() {
+            let writes = batch.len();
             commit_batch(&mut conn, batch);
+            depth.fetch_sub(writes, Ordering::Relaxed);
             written = true;
         }
         if let Some(done) = close {
@@ -178,6 +206,8 @@ fn checkpoint(conn: &Connection) {
 }
 
 fn commit_batch(conn: &mut Connection, batch: Vec<Queued>) {
+    let started = Instant::now();
+    let writes = batch.len();
     let mut tx = match conn.transaction_with_behavior(TransactionBehavior::Immediate) {
         Ok(tx) => tx,
         Err(error) => return answer_all_failed(batch, StoreError::from(error)),
@@ -187,6 +217,9 @@ fn commit_batch(conn: &mut Connection, batch: Vec<Queued>) {
         outcomes.push((reply, run_job(&mut tx, job)));
     }
     let committed = tx.commit().map_err(StoreError::from);
+    if committed.is_ok() {
+        metrics().transaction(writes, started.elapsed());
+    }
     for (reply, outcome) in outcomes {
         let outcome = match (&committed, outcome) {
             (Err(error), Ok(_)) => Err(DomainError::Store(error.clone())),
@@ -216,9 +249,6 @@ fn answer_all_failed(batch: Vec<Queued>, error: StoreError) {
 
 #[cfg(test)]
 mod tests {
-    use std::sync::atomic::{AtomicUsize, Ordering};
-    use std::sync::Arc;
-
     use super::*;
 
     #[test]

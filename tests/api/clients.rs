@@ -13,9 +13,10 @@ fn script(name: &str) -> PathBuf {
         .join(name)
 }
 
-/// A Python with `twilio` installed: `SWITCHBOARD_TEST_PYTHON` (set by .ci/run), or a virtualenv
-/// made once under target/ so that a plain `cargo test` works on a new machine too.
-fn python_with_twilio() -> PathBuf {
+/// A Python with `twilio` and `prometheus_client` installed: `SWITCHBOARD_TEST_PYTHON` (set by
+/// .ci/run), or a virtualenv made once under target/ so that a plain `cargo test` works on a
+/// new machine too.
+pub fn python_with_twilio() -> PathBuf {
     static MADE: Mutex<()> = Mutex::new(());
     if let Ok(python) = std::env::var("SWITCHBOARD_TEST_PYTHON") {
         return PathBuf::from(python);
@@ -24,7 +25,7 @@ fn python_with_twilio() -> PathBuf {
     let venv = Path::new(env!("CARGO_MANIFEST_DIR")).join("target/test-venv");
     let python = venv.join("bin/python");
     let ready = Command::new(&python)
-        .args(["-c", "import twilio"])
+        .args(["-c", "import twilio, prometheus_client"])
         .status()
         .is_ok_and(|s| s.success());
     if !ready {
@@ -42,10 +43,14 @@ fn python_with_twilio() -> PathBuf {
                 "--quiet",
                 "--disable-pip-version-check",
                 "twilio",
+                "prometheus-client",
             ])
             .status()
             .expect("pip runs");
-        assert!(installed.success(), "pip install twilio failed");
+        assert!(
+            installed.success(),
+            "pip install twilio prometheus-client failed"
+        );
     }
     python
 }
@@ -76,6 +81,12 @@ fn the_twilio_helper_library_for_python_works_against_the_server() {
 #[test]
 fn the_twilio_helper_library_for_python_works_with_its_base_url_alone() {
     run_client(&python_with_twilio(), "twilio_helper.py", &[]);
+}
+
+/// Monitor v1's events, listed with every filter, paged and fetched by the Python library.
+#[test]
+fn the_twilio_helper_library_for_python_reads_the_events() {
+    run_client(&python_with_twilio(), "twilio_events.py", &[]);
 }
 
 /// Node.js from PATH, with `twilio` installed from tests/clients/package-lock.json. A missing

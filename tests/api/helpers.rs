@@ -1,9 +1,12 @@
 //! Starts the real server on port 0 with a fresh temporary database, and speaks HTTP to it.
+//! A test target whose name ends in `_on_postgres` runs the same tests on PostgreSQL: each
+//! server then gets a database of its own in one throwaway cluster.
 
 use std::net::SocketAddr;
 use std::sync::mpsc;
 use std::time::Duration;
 
+use actix_web::dev::ServerHandle;
 use base64::Engine;
 use serde_json::Value;
 use switchboard::config::Config;
@@ -90,16 +93,42 @@ impl Reply {
     }
 }
 
+#[path = "../support/postgres.rs"]
+pub mod cluster;
+
+/// Whether this test target runs its servers on PostgreSQL rather than SQLite.
+pub fn on_postgres() -> bool {
+    env!("CARGO_CRATE_NAME").ends_with("_on_postgres")
+}
+
 pub struct TestApp {
     pub address: SocketAddr,
+    /// Where `/metrics` is served, when the configuration asked for it.
+    pub metrics: Option<SocketAddr>,
     pub admin: Member,
-    /// Holds the database; removed when the app is dropped.
+    /// Holds the database (or, on PostgreSQL, the key file); removed when the app is dropped.
     pub dir: TempDir,
+    /// The server's `--db`: the file in `dir`, or a PostgreSQL URL.
+    pub db: std::path::PathBuf,
     client: reqwest::blocking::Client,
+    server: ServerHandle,
+}
+
+impl Drop for TestApp {
+    /// Stops the server, which closes its database connections.
+    fn drop(&mut self) {
+        drop(self.server.stop(false));
+    }
 }
 
 pub fn test_config(dir: &TempDir) -> Config {
     let mut config = Config::new(dir.path().join("switchboard.db"));
+    if on_postgres() {
+        config.db_path = cluster::Cluster::for_this_process()
+            .fresh_database_url()
+            .into();
+        config.key_file = dir.path().join("switchboard.db.key");
+    }
     config.listen = "127.0.0.1:0".into();
     config.bcrypt_cost = 4;
     config.workers = 2;
@@ -116,7 +145,8 @@ pub fn spawn_app_with(adjust: impl FnOnce(&mut Config)) -> TestApp {
     let dir = tempfile::tempdir().unwrap();
     let mut config = test_config(&dir);
     adjust(&mut config);
-    let (address, first_password) = start(config);
+    let db = config.db_path.clone();
+    let started = launch(config);
     // The server closes a connection idle for 5 s; a pooled one idle that long could be reused
     // just as it closes (a test that waits out a slow client does), so the pool lets go first.
     let client = reqwest::blocking::Client::builder()
@@ -125,7 +155,8 @@ pub fn spawn_app_with(adjust: impl FnOnce(&mut Config)) -> TestApp {
         .build()
         .unwrap();
     let mut app = TestApp {
-        address,
+        address: started.address,
+        metrics: started.metrics,
         admin: Member {
             sid: String::new(),
             email: Some(ADMIN_EMAIL.into()),
@@ -133,9 +164,13 @@ pub fn spawn_app_with(adjust: impl FnOnce(&mut Config)) -> TestApp {
             token: String::new(),
         },
         dir,
+        db,
         client,
+        server: started.handle,
     };
-    let password = first_password.unwrap_or_else(|| ADMIN_PASSWORD.to_owned());
+    let password = started
+        .first_password
+        .unwrap_or_else(|| ADMIN_PASSWORD.to_owned());
     app.admin.password = Some(password.clone());
     let me = app.get(
         &format!("/Accounts/{ADMIN_EMAIL}.json"),
@@ -150,6 +185,20 @@ pub fn spawn_app_with(adjust: impl FnOnce(&mut Config)) -> TestApp {
 /// Starts the application on its own thread; returns its address and, on a first start
 /// without a configured password, the generated one.
 pub fn start(config: Config) -> (SocketAddr, Option<String>) {
+    let started = launch(config);
+    (started.address, started.first_password)
+}
+
+pub struct Started {
+    pub address: SocketAddr,
+    /// On a first start without a configured password, the generated one.
+    pub first_password: Option<String>,
+    /// Where `/metrics` is served, when the configuration asked for it.
+    pub metrics: Option<SocketAddr>,
+    pub handle: ServerHandle,
+}
+
+pub fn launch(config: Config) -> Started {
     let (sender, receiver) = mpsc::channel();
     std::thread::spawn(move || {
         actix_web::rt::System::new().block_on(async move {
@@ -164,7 +213,13 @@ pub fn start(config: Config) -> (SocketAddr, Option<String>) {
                 .first_administrator()
                 .and_then(|first| first.generated_password.as_ref())
                 .map(|p| p.expose().to_owned());
-            sender.send(Ok((app.address(), password))).unwrap();
+            let started = Started {
+                address: app.address(),
+                first_password: password,
+                metrics: app.metrics_address(),
+                handle: app.handle(),
+            };
+            sender.send(Ok(started)).unwrap();
             let _ = app.run().await;
         })
     });
@@ -177,6 +232,50 @@ pub fn start(config: Config) -> (SocketAddr, Option<String>) {
 impl TestApp {
     pub fn db_path(&self) -> std::path::PathBuf {
         self.dir.path().join("switchboard.db")
+    }
+
+    pub fn key_file(&self) -> std::path::PathBuf {
+        self.dir.path().join("switchboard.db.key")
+    }
+
+    /// Runs `sql` on the server's database over a connection of the test's own, as another
+    /// process would.
+    pub fn commit_elsewhere(&self, sql: &str) {
+        if on_postgres() {
+            let url = self.db.to_str().unwrap();
+            let mut client = postgres::Client::connect(url, postgres::NoTls).unwrap();
+            client.batch_execute(sql).unwrap();
+        } else {
+            let other = rusqlite::Connection::open(&self.db).unwrap();
+            other.execute_batch(sql).unwrap();
+        }
+    }
+
+    /// Everything the database holds, as bytes to search: the SQLite file and its log, or on
+    /// PostgreSQL every row of every table as text.
+    pub fn stored_bytes(&self) -> Vec<u8> {
+        if !on_postgres() {
+            let mut bytes = std::fs::read(&self.db).unwrap();
+            bytes.extend(std::fs::read(self.db.with_extension("db-wal")).unwrap_or_default());
+            return bytes;
+        }
+        let url = self.db.to_str().unwrap();
+        let mut client = postgres::Client::connect(url, postgres::NoTls).unwrap();
+        let tables = client
+            .query(
+                "SELECT table_name::text FROM information_schema.tables \
+                 WHERE table_schema = 'public'",
+                &[],
+            )
+            .unwrap();
+        let mut bytes = Vec::new();
+        for table in tables {
+            let name: String = table.get(0);
+            let sql = format!("SELECT coalesce(string_agg(t::text, E'\\n'), '') FROM \"{name}\" t");
+            let rows: String = client.query_one(&sql, &[]).unwrap().get(0);
+            bytes.extend(rows.into_bytes());
+        }
+        bytes
     }
 
     pub fn url(&self, path: &str) -> String {

@@ -370,14 +370,11 @@ fn a_repeated_listing_always_shows_the_latest_committed_data() {
         token.as_str()
     );
 
-    // A commit by another process (here, another connection to the same file) counts too.
-    let other = rusqlite::Connection::open(app.db_path()).unwrap();
-    other
-        .execute(
-            "UPDATE accounts SET friendly_name = 'changed elsewhere' WHERE sid = ?1",
-            [&member.sid],
-        )
-        .unwrap();
+    // A commit by another process (here, another connection to the same database) counts too.
+    app.commit_elsewhere(&format!(
+        "UPDATE accounts SET friendly_name = 'changed elsewhere' WHERE sid = '{}'",
+        member.sid
+    ));
     assert_eq!(
         find(&app.get(query, &app.admin_auth()).json())["friendly_name"],
         "changed elsewhere"

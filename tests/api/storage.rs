@@ -19,9 +19,7 @@ fn the_database_holds_no_password_no_token_and_no_unkeyed_hash() {
     );
     assert_eq!(reply.status, 201);
     let token = reply.json()["auth_token"].as_str().unwrap().to_owned();
-    let mut bytes = std::fs::read(app.db_path()).unwrap();
-    let wal = app.db_path().with_extension("db-wal");
-    bytes.extend(std::fs::read(wal).unwrap_or_default());
+    let bytes = app.stored_bytes();
     assert!(
         contains(&bytes, b"s@example.com"),
         "the account was written"
@@ -48,7 +46,7 @@ fn the_database_holds_no_password_no_token_and_no_unkeyed_hash() {
 #[test]
 fn the_key_file_is_private_and_tokens_depend_on_it() {
     let app = spawn_app();
-    let key = app.db_path().with_extension("db.key");
+    let key = app.key_file();
     let metadata = std::fs::metadata(&key).unwrap();
     #[cfg(unix)]
     {

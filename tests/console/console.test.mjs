@@ -165,6 +165,19 @@ async function administrator(context) {
   await page.locator(`#accounts-table tr[data-sid="${ops.sid}"]`).waitFor();
   step('an administrator creates a sub-account, shown in the table');
 
+  const audit = await fetch(`${BASE}/restcomm/v1/Events?ResourceSid=${ops.sid}`, {
+    headers: { Authorization: `Basic ${Buffer.from(`${ADMIN}:${ADMIN_PASSWORD}`).toString('base64')}` },
+  });
+  const created = (await audit.json()).events.find((event) => event.event_type === 'account.created');
+  assert.equal(created.source, 'console');
+  assert.equal(created.actor_sid, admin.sid);
+  step('the audit event of a change made in the console says it came from the console');
+
+  await page.click('#activity-refresh');
+  await see(page, `#activity-table tr[data-sid="${created.sid}"]`, /Created/);
+  await see(page, `#activity-table tr[data-sid="${created.sid}"]`, /Console/);
+  step('the Activity view lists the change, who made it and from where');
+
   await page.fill('#create-email', OPS.email.toUpperCase());
   await page.fill('#create-password', OPS.password);
   await page.fill('#create-password-confirm', OPS.password);

@@ -41,6 +41,7 @@ fn answered_writes_survive_kill_9_over_several_rounds() {
     let ledger = ledger.lock().unwrap();
     assert!(ledger.created.len() >= ROUNDS * ANSWERED_BEFORE_KILL / 2);
     check_ledger(&server, &basic(&sid, &token), &ledger);
+    check_events(&server, &basic(&sid, &token));
     assert!(server.stop().success());
     assert_eq!(integrity(&db), "ok");
 }
@@ -167,5 +168,67 @@ fn check_ledger(server: &Server, admin: &str, ledger: &Ledger) {
             (*answered..=*sent).contains(&version),
             "name {name}: last answered v{answered}, last sent v{sent}"
         );
+    }
+}
+
+/// Every change has its event and no event lacks its change: each account has exactly one
+/// creation event, every creation event names an account that exists, and each account's
+/// renames form one unbroken chain of old and new names ending at the name it has now.
+fn check_events(server: &Server, admin: &str) {
+    let mut accounts = HashMap::new();
+    let mut next = Some(server.url("/Accounts.json?PageSize=1000"));
+    while let Some(url) = next {
+        let (status, body) = server.get_absolute(&url, admin);
+        assert_eq!(status, 200, "{body}");
+        let page: Value = serde_json::from_str(&body).unwrap();
+        for account in page["accounts"].as_array().unwrap() {
+            let name = account["friendly_name"].as_str().unwrap().to_owned();
+            accounts.insert(account["sid"].as_str().unwrap().to_owned(), name);
+        }
+        next = page["next_page_uri"]
+            .as_str()
+            .map(|uri| format!("http://{}/restcomm{uri}", server.address));
+    }
+    let mut events = Vec::new();
+    let mut next = Some(format!(
+        "http://{}/restcomm/v1/Events?PageSize=1000",
+        server.address
+    ));
+    while let Some(url) = next {
+        let (status, body) = server.get_absolute(&url, admin);
+        assert_eq!(status, 200, "{body}");
+        let page: Value = serde_json::from_str(&body).unwrap();
+        events.extend(page["events"].as_array().unwrap().iter().cloned());
+        next = page["meta"]["next_page_url"].as_str().map(str::to_owned);
+    }
+    // Oldest first, to follow each chain of renames forwards.
+    events.reverse();
+    let mut created: HashMap<&str, usize> = HashMap::new();
+    let mut names: HashMap<&str, String> = HashMap::new();
+    for event in &events {
+        let about = event["account_sid"].as_str().unwrap();
+        match event["event_type"].as_str().unwrap() {
+            "account.created" => {
+                *created.entry(about).or_default() += 1;
+                let name = event["event_data"]["friendly_name"].as_str().unwrap();
+                names.insert(about, name.to_owned());
+            }
+            "account.updated" if event["event_data"]["friendly_name"].is_object() => {
+                let change = &event["event_data"]["friendly_name"];
+                let name = names.get_mut(about).expect("an update after its creation");
+                assert_eq!(change["old"].as_str().unwrap(), name.as_str(), "{event}");
+                *name = change["new"].as_str().unwrap().to_owned();
+            }
+            _ => {}
+        }
+    }
+    assert_eq!(
+        created.len(),
+        accounts.len(),
+        "one creation event per account"
+    );
+    for (sid, name) in &accounts {
+        assert_eq!(created.get(sid.as_str()), Some(&1), "{sid}");
+        assert_eq!(names.get(sid.as_str()), Some(name), "{sid}");
     }
 }

@@ -13,6 +13,7 @@ mod process;
 mod backup;
 mod check;
 mod crash;
+mod events_prune;
 mod load;
 mod new_key;
 mod rehash;

@@ -72,6 +72,12 @@ impl Server {
         format!("http://{}{BASE}{path}", self.address)
     }
 
+    /// (status, body) of a GET of an absolute URL (one the server handed out).
+    pub fn get_absolute(&self, url: &str, authorization: &str) -> (u16, String) {
+        send(self.client.get(url).header("Authorization", authorization))
+            .expect("the server answers")
+    }
+
     /// (status, body) of a GET as `authorization`.
     pub fn get(&self, path: &str, authorization: &str) -> (u16, String) {
         send(

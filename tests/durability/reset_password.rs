@@ -43,6 +43,20 @@ fn a_running_server_takes_the_new_password_and_forgets_the_old_one() {
     assert_eq!(status, 200, "{body}");
     let body: Value = serde_json::from_str(&body).unwrap();
     assert_ne!(body["auth_token"], old_token);
+    let token = body["auth_token"].as_str().unwrap();
+    let events = format!(
+        "http://{}/restcomm/v1/Events?EventType=account.password-reset",
+        server.address
+    );
+    let (status, body) = server.get_absolute(&events, &basic(&sid, token));
+    assert_eq!(status, 200, "{body}");
+    let body: Value = serde_json::from_str(&body).unwrap();
+    let reset = &body["events"][0];
+    assert_eq!(reset["account_sid"], sid.as_str());
+    assert_eq!(reset["actor_type"], "system");
+    assert_eq!(reset["actor_sid"], Value::Null);
+    assert_eq!(reset["source"], "cli");
+    assert!(!body.to_string().contains(NEW_PASSWORD));
     assert!(server.stop().success());
 }
 

@@ -3,9 +3,9 @@
 
 #[path = "../api/helpers.rs"]
 #[allow(dead_code)]
-mod helpers;
+pub(crate) mod helpers;
 
-mod support;
+pub(crate) mod support;
 
 mod hostile_auth;
 mod hostile_input;

@@ -6,7 +6,9 @@ use std::fs;
 use std::net::TcpListener;
 use std::os::unix::fs::PermissionsExt;
 use std::path::{Path, PathBuf};
-use std::process::{Command, Output};
+use std::process::{Child, Command, Output, Stdio};
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::{Mutex, OnceLock};
 
 /// The superuser initdb creates; every connection is trusted, the cluster being private.
 pub const SUPERUSER: &str = "postgres";
@@ -51,6 +53,47 @@ impl Cluster {
         cluster.configure(tls);
         cluster.pg_ctl_start();
         cluster
+    }
+
+    /// One cluster for the whole test process. A static is never dropped, so a watcher process
+    /// stops the cluster and removes its directory once the test process has ended (its end of
+    /// the watcher's stdin closes then, however the process ends).
+    pub fn for_this_process() -> &'static Cluster {
+        static SHARED: OnceLock<(Cluster, Mutex<Child>)> = OnceLock::new();
+        let (cluster, _watcher) = SHARED.get_or_init(|| {
+            let cluster = Cluster::start();
+            let watcher = cluster.watch();
+            (cluster, Mutex::new(watcher))
+        });
+        cluster
+    }
+
+    /// A URL for a new, empty database with a name of its own, for one test's server.
+    pub fn fresh_database_url(&self) -> String {
+        static NEXT: AtomicUsize = AtomicUsize::new(0);
+        let name = format!("suite_{}", NEXT.fetch_add(1, Ordering::Relaxed));
+        self.create_database(&name);
+        self.url("127.0.0.1", &name, "sslmode=disable")
+    }
+
+    /// The watcher outlives this process by design: it is never waited for.
+    fn watch(&self) -> Child {
+        let mut stop = self.command("pg_ctl");
+        stop.arg("-D")
+            .arg(&self.data)
+            .args(["-m", "immediate", "-w", "stop"]);
+        let mut watcher = Command::new("sh");
+        watcher
+            .arg("-c")
+            .arg(r#"cat >/dev/null; "$@" >/dev/null 2>&1; rm -rf "$CLUSTER_DIR""#)
+            .arg("sh")
+            .arg(stop.get_program())
+            .args(stop.get_args())
+            .env("CLUSTER_DIR", self.dir.path())
+            .stdin(Stdio::piped())
+            .stdout(Stdio::null())
+            .stderr(Stdio::null());
+        watcher.spawn().expect("start the cluster's watcher")
     }
 
     /// A postgres:// URL for `dbname` over TCP, without TLS unless `query` asks for it.

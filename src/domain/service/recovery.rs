@@ -1,7 +1,7 @@
 //! The operator's way back in: a new password set from the machine, for an account whose
 //! owner can no longer sign in. It follows the same rules as a password change over the API.
 
-use super::{reread, AccountService, UpdatePlan};
+use super::{audit, reread, AccountService, UpdatePlan};
 use crate::domain::account::{Account, Email, Status, UnixTime};
 use crate::domain::credentials::Password;
 use crate::domain::error::DomainError;
@@ -27,7 +27,7 @@ impl AccountService {
         let sid = target.sid.clone();
         let updated = self
             .write(Box::new(move |tx| {
-                let target = tx.find(&key)?.ok_or(DomainError::NotFound)?;
+                let target = tx.find_for_update(&key)?.ok_or(DomainError::NotFound)?;
                 if target.status() == Status::Closed {
                     return Err(DomainError::Closed);
                 }
@@ -39,6 +39,7 @@ impl AccountService {
                 };
                 let updated = plan.apply(target, Some(secret.clone()), UnixTime::now());
                 tx.update(&updated)?;
+                audit::password_reset(tx, &updated)?;
                 reread(&*tx, &updated.sid)
             }))
             .await?;

@@ -29,16 +29,6 @@ pub(super) fn names_caller(caller: &Account, id: &str) -> bool {
 
 /// The account itself, or a descendant of an Administrator; everything else is the same 404
 /// as a missing account.
-pub(super) fn find_visible(
-    reader: &dyn AccountRead,
-    caller: &Account,
-    id: &str,
-) -> Result<Account, DomainError> {
-    let key = parse_account_key(id).ok_or(DomainError::NotFound)?;
-    visible_to(caller, reader.find(&key)?)
-}
-
-/// What [`find_visible`] decides about an account already read.
 pub(super) fn visible_to(caller: &Account, found: Option<Account>) -> Result<Account, DomainError> {
     let target = found.ok_or(DomainError::NotFound)?;
     let visible = target.sid == caller.sid
@@ -57,17 +47,26 @@ pub(super) fn require_active(caller: &Account) -> Result<(), DomainError> {
     }
 }
 
-/// The account `id` names, as `caller` may act on it. An uninitialized caller may only touch
-/// itself (the finer limit is in [`plan_update`]); anything else it asks for is refused as
-/// not active rather than not found.
-pub(super) fn target_for(
-    reader: &dyn AccountRead,
-    caller: &Account,
+/// Inside a write: the caller as it is now, and the account `id` names as that caller may act
+/// on it (see [`may_act_on`]). The target is read for update, and before the caller: a store
+/// with several writers then locks it first, so a caller changing itself never asks for a
+/// stronger lock on a row it already holds a weaker one on (two such writers would deadlock).
+pub(super) fn caller_and_target(
+    tx: &mut dyn AccountWrite,
+    caller: &AccountSid,
     id: &str,
-) -> Result<Account, DomainError> {
-    may_act_on(caller, find_visible(reader, caller, id))
+) -> Result<(Account, Account), DomainError> {
+    let found = match parse_account_key(id) {
+        Some(key) => tx.find_for_update(&key)?,
+        None => None,
+    };
+    let caller = current_caller(&*tx, caller)?;
+    let target = may_act_on(&caller, visible_to(&caller, found))?;
+    Ok((caller, target))
 }
 
+/// An uninitialized caller may only touch itself (the finer limit is in [`plan_update`]);
+/// anything else it asks for is refused as not active rather than not found.
 pub(super) fn may_act_on(
     caller: &Account,
     found: Result<Account, DomainError>,

@@ -85,6 +85,10 @@ fn client_config(settings: &Settings) -> Config {
     if let Some(password) = &settings.password {
         config.password(password.expose());
     }
+    // The server's notices ("relation already exists, skipping" from an idempotent migration
+    // step) are not for the operator's log; their text may quote SQL, so only the code goes,
+    // and only at debug.
+    config.notice_callback(|notice| log::debug!("database notice {}", notice.code().code()));
     config
 }
 

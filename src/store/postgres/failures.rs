@@ -4,14 +4,15 @@
 //! began and ends.
 //!
 //! Each failure is one UPSERT, then a bounded clean-up of expired rows; each check is one
-//! SELECT. Both run on tokio's blocking pool, as reads do, never on an HTTP worker.
+//! SELECT. Both run on the store's database threads, as reads do, never on an HTTP worker.
 
 use std::sync::Arc;
 
+use super::executor::Executor;
 use super::sql::{store_error, Conn, Trouble};
 use super::store::{trouble, Pool};
-use crate::domain::store::StoreError;
-use crate::domain::throttle::{Counting, FailureCounts, FailureKey, ThrottleLimits};
+use crate::domain::store::{Answer, StoreError};
+use crate::domain::throttle::{FailureCounts, FailureKey, ThrottleLimits};
 
 /// Expired rows removed after each failure: more than one, so the table shrinks whenever
 /// failures come, and few, so a failure never pays for a large delete.
@@ -47,15 +48,21 @@ const RETRY_AFTER: &str = "
 
 pub struct PostgresCounts {
     pool: Arc<Pool>,
+    executor: Arc<Executor>,
     per_address: i64,
     per_account: i64,
     window_ms: f64,
 }
 
 impl PostgresCounts {
-    pub(super) fn new(pool: Arc<Pool>, limits: &ThrottleLimits) -> PostgresCounts {
+    pub(super) fn new(
+        pool: Arc<Pool>,
+        executor: Arc<Executor>,
+        limits: &ThrottleLimits,
+    ) -> PostgresCounts {
         PostgresCounts {
             pool,
+            executor,
             per_address: i64::from(limits.per_address),
             per_account: i64::from(limits.per_account),
             window_ms: limits.window.as_secs_f64() * 1000.0,
@@ -71,21 +78,21 @@ impl PostgresCounts {
 }
 
 impl FailureCounts for PostgresCounts {
-    fn retry_after(&self, keys: &[FailureKey]) -> Counting<Option<u64>> {
+    fn retry_after(&self, keys: &[FailureKey]) -> Answer<Option<u64>> {
         let pool = Arc::clone(&self.pool);
         let bytes: Vec<Vec<u8>> = keys.iter().map(FailureKey::to_bytes).collect();
         let limits: Vec<i64> = keys.iter().map(|key| self.limit(key)).collect();
         let window_ms = self.window_ms;
-        off_worker(move || {
-            pool.with(|conn| answered(retry_after(conn, &bytes, &limits, window_ms)))
-        })
+        self.executor
+            .run(move || pool.with(|conn| answered(retry_after(conn, &bytes, &limits, window_ms))))
     }
 
-    fn record(&self, keys: &[FailureKey]) -> Counting<()> {
+    fn record(&self, keys: &[FailureKey]) -> Answer<()> {
         let pool = Arc::clone(&self.pool);
         let bytes: Vec<Vec<u8>> = keys.iter().map(FailureKey::to_bytes).collect();
         let window_ms = self.window_ms;
-        off_worker(move || pool.with(|conn| answered(record(conn, &bytes, window_ms))))
+        self.executor
+            .run(move || pool.with(|conn| answered(record(conn, &bytes, window_ms))))
     }
 }
 
@@ -116,23 +123,5 @@ fn answered<T>(result: Result<T, postgres::Error>) -> (Result<T, StoreError>, Tr
     match result {
         Ok(value) => (Ok(value), Trouble::default()),
         Err(error) => (Err(store_error(&error)), trouble(&error)),
-    }
-}
-
-/// On the blocking pool when there is a runtime; in place otherwise (a command run without
-/// one), where blocking harms nobody.
-fn off_worker<T: Send + 'static>(
-    run: impl FnOnce() -> Result<T, StoreError> + Send + 'static,
-) -> Counting<T> {
-    match tokio::runtime::Handle::try_current() {
-        Ok(runtime) => {
-            let task = runtime.spawn_blocking(run);
-            Counting::Pending(Box::pin(async move {
-                task.await.unwrap_or_else(|_| {
-                    Err(StoreError::Failed("a counting task stopped".to_owned()))
-                })
-            }))
-        }
-        Err(_) => Counting::Done(run()),
     }
 }

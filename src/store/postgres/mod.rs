@@ -3,6 +3,7 @@
 //! itself (`store`) and the checks before it starts (`open`).
 
 mod connect;
+mod executor;
 mod failures;
 mod migrate;
 mod open;

@@ -10,10 +10,13 @@ use postgres::types::ToSql;
 use postgres::{Client, Row, Statement};
 
 use crate::domain::account::{Account, AccountSid, Email, FriendlyName, Role, Status, UnixTime};
+use crate::domain::event::{Event, EventSid};
 use crate::domain::paging::MAX_PAGE_SIZE;
 use crate::domain::store::{
-    AccountKey, AccountRead, AccountWrite, Cursor, ListQuery, Listed, Position, Scope, StoreError,
+    AccountKey, AccountRead, AccountWrite, Cursor, EventQuery, ListQuery, Listed, ListedEvent,
+    Position, Scope, StoreError,
 };
+use crate::store::events;
 use crate::store::sqlite::ListShape;
 
 /// A connection and the statements it has prepared: each statement is parsed and planned once
@@ -73,13 +76,45 @@ pub struct Trouble {
 pub struct Session<'a> {
     conn: RefCell<&'a mut Conn>,
     trouble: RefCell<Trouble>,
+    /// Inside a write transaction, whose reads lock what its rules depend on.
+    writing: bool,
+    /// Inside a write: the lock held on each account so far, by Sid. An account's ancestors
+    /// are locked before it, so an account found here has its ancestors locked too.
+    locks: RefCell<HashMap<String, Lock>>,
+    /// Inside a write: accounts as read or written under those locks. Each lock keeps other
+    /// writers from changing what the rules depend on until COMMIT, so reading the same
+    /// account again (the caller that is also the target, the account just updated) needs
+    /// no round trip while the locks are held.
+    seen: RefCell<HashMap<String, Account>>,
+}
+
+/// How a read inside a write transaction locks the account it finds; the stronger is later.
+#[derive(Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+enum Lock {
+    /// Read by the rules (the caller, a parent): no other transaction may close it, change its
+    /// key or delete it until COMMIT, but others may read and update it.
+    KeyShare,
+    /// About to be changed: other writers of this account, and closers of its tree, wait.
+    Update,
 }
 
 impl<'a> Session<'a> {
-    pub fn new(conn: &'a mut Conn) -> Session<'a> {
+    pub fn reading(conn: &'a mut Conn) -> Session<'a> {
+        Session::new(conn, false)
+    }
+
+    /// For a write job: run it inside a transaction.
+    pub fn writing(conn: &'a mut Conn) -> Session<'a> {
+        Session::new(conn, true)
+    }
+
+    fn new(conn: &'a mut Conn, writing: bool) -> Session<'a> {
         Session {
             conn: RefCell::new(conn),
             trouble: RefCell::new(Trouble::default()),
+            writing,
+            locks: RefCell::new(HashMap::new()),
+            seen: RefCell::new(HashMap::new()),
         }
     }
 
@@ -109,23 +144,92 @@ impl<'a> Session<'a> {
     }
 }
 
+impl Session<'_> {
+    /// Inside a write, the account's ancestors are locked first, root first, then the account
+    /// itself: every writer takes its locks in the same order, from the root down. A
+    /// transaction that closes an account holds it [`Lock::Update`], so it waits for every
+    /// write under it that is in flight, and those that come later wait for it and then see
+    /// the account closed; no account is left active under a closed ancestor.
+    fn find_locked(
+        &self,
+        key: &AccountKey,
+        lock: Option<Lock>,
+    ) -> Result<Option<Account>, StoreError> {
+        let (sql, value) = match (key, lock) {
+            (AccountKey::Sid(sid), None) => (FIND_BY_SID, sid.as_str()),
+            (AccountKey::Email(email), None) => (FIND_BY_EMAIL, email.as_str()),
+            (AccountKey::Sid(sid), Some(lock)) => {
+                if let Some(account) = self.held(sid.as_str(), lock) {
+                    return Ok(Some(account));
+                }
+                if !self.locks.borrow().contains_key(sid.as_str()) {
+                    self.query(LOCK_ANCESTORS_BY_SID, &[&sid.as_str()])?;
+                }
+                let sql = match lock {
+                    Lock::KeyShare => FIND_BY_SID_KEY_SHARE,
+                    Lock::Update => FIND_BY_SID_FOR_UPDATE,
+                };
+                (sql, sid.as_str())
+            }
+            (AccountKey::Email(email), Some(lock)) => {
+                self.query(LOCK_ANCESTORS_BY_EMAIL, &[&email.as_str()])?;
+                let sql = match lock {
+                    Lock::KeyShare => FIND_BY_EMAIL_KEY_SHARE,
+                    Lock::Update => FIND_BY_EMAIL_FOR_UPDATE,
+                };
+                (sql, email.as_str())
+            }
+        };
+        let found = match self.query(sql, &[&value])?.first() {
+            Some(row) => Some(account_from_row(row)?),
+            None => None,
+        };
+        if let (Some(account), Some(lock)) = (&found, lock) {
+            self.remember(account, lock);
+        }
+        Ok(found)
+    }
+
+    /// The account as this transaction last saw it, if it holds at least `lock` on it.
+    fn held(&self, sid: &str, lock: Lock) -> Option<Account> {
+        let held = self.locks.borrow().get(sid).copied()?;
+        if held < lock {
+            return None;
+        }
+        self.seen.borrow().get(sid).cloned()
+    }
+
+    fn remember(&self, account: &Account, lock: Lock) {
+        let mut locks = self.locks.borrow_mut();
+        for ancestor in &account.ancestors {
+            locks
+                .entry(ancestor.as_str().to_owned())
+                .or_insert(Lock::KeyShare);
+        }
+        let held = locks.entry(account.sid.as_str().to_owned()).or_insert(lock);
+        *held = (*held).max(lock);
+        self.seen
+            .borrow_mut()
+            .insert(account.sid.as_str().to_owned(), account.clone());
+    }
+}
+
 impl AccountRead for Session<'_> {
     fn find(&self, key: &AccountKey) -> Result<Option<Account>, StoreError> {
-        let (sql, value) = match key {
-            AccountKey::Sid(sid) => (FIND_BY_SID, sid.as_str()),
-            AccountKey::Email(email) => (FIND_BY_EMAIL, email.as_str()),
-        };
-        match self.query(sql, &[&value])?.first() {
-            Some(row) => Ok(Some(account_from_row(row)?)),
-            None => Ok(None),
-        }
+        let lock = self.writing.then_some(Lock::KeyShare);
+        self.find_locked(key, lock)
     }
 
     fn list(&self, query: &ListQuery) -> Result<Vec<Listed>, StoreError> {
         list(self, query)
     }
 
+    /// Inside a write, the answer holds until COMMIT: the table is locked against every other
+    /// writer, so of nodes that start together on an empty database only one finds it empty.
     fn is_empty(&self) -> Result<bool, StoreError> {
+        if self.writing {
+            self.execute("LOCK TABLE accounts IN SHARE ROW EXCLUSIVE MODE", &[])?;
+        }
         let rows = self.query("SELECT EXISTS (SELECT 1 FROM accounts)", &[])?;
         let any: bool = rows
             .first()
@@ -135,9 +239,78 @@ impl AccountRead for Session<'_> {
             .unwrap_or(false);
         Ok(!any)
     }
+
+    fn first_root(&self) -> Result<Option<Account>, StoreError> {
+        match self.query(FIRST_ROOT, &[])?.first() {
+            Some(row) => Ok(Some(account_from_row(row)?)),
+            None => Ok(None),
+        }
+    }
+
+    fn find_event(&self, sid: &EventSid) -> Result<Option<Event>, StoreError> {
+        static SQL: OnceLock<String> = OnceLock::new();
+        let sql = SQL
+            .get_or_init(|| format!("SELECT {} FROM events e WHERE e.sid = $1", events::COLUMNS));
+        match self.query(sql, &[&sid.as_str()])?.first() {
+            Some(row) => Ok(Some(stored_event(row)?.into_listed()?.0)),
+            None => Ok(None),
+        }
+    }
+
+    fn list_events(&self, query: &EventQuery) -> Result<Vec<ListedEvent>, StoreError> {
+        let p = events::Params::of(query);
+        let rows = self.query(
+            events::list_sql(events::Dialect::Postgres, query),
+            &[
+                &p.scope,
+                &p.actor,
+                &p.event_type,
+                &p.resource,
+                &p.address,
+                &p.start,
+                &p.end,
+                &p.date,
+                &p.seq,
+                &p.limit,
+            ],
+        )?;
+        let mut listed = Vec::with_capacity(rows.len());
+        for row in &rows {
+            let (event, cursor) = stored_event(row)?.into_listed()?;
+            listed.push(ListedEvent { event, cursor });
+        }
+        if p.reverse {
+            listed.reverse();
+        }
+        Ok(listed)
+    }
+}
+
+fn stored_event(row: &Row) -> Result<events::StoredEvent, StoreError> {
+    let bad = |_| StoreError::Failed("a stored event has an invalid column".into());
+    Ok(events::StoredEvent {
+        sid: row.try_get(0).map_err(bad)?,
+        account_sid: row.try_get(1).map_err(bad)?,
+        root_sid: row.try_get(2).map_err(bad)?,
+        branch_sid: row.try_get(3).map_err(bad)?,
+        actor_type: row.try_get(4).map_err(bad)?,
+        actor_sid: row.try_get(5).map_err(bad)?,
+        event_type: row.try_get(6).map_err(bad)?,
+        resource_type: row.try_get(7).map_err(bad)?,
+        resource_sid: row.try_get(8).map_err(bad)?,
+        source: row.try_get(9).map_err(bad)?,
+        source_ip: row.try_get(10).map_err(bad)?,
+        event_data: row.try_get(11).map_err(bad)?,
+        event_date: row.try_get(12).map_err(bad)?,
+        seq: row.try_get(13).map_err(bad)?,
+    })
 }
 
 impl AccountWrite for Session<'_> {
+    fn find_for_update(&mut self, key: &AccountKey) -> Result<Option<Account>, StoreError> {
+        self.find_locked(key, Some(Lock::Update))
+    }
+
     /// `seq` comes from the identity column: nodes insert at once, and a sequence hands out
     /// each number once, larger than the ones before, without a lock of its own.
     fn insert(&mut self, account: &Account) -> Result<(), StoreError> {
@@ -171,6 +344,11 @@ impl AccountWrite for Session<'_> {
     }
 
     fn update(&mut self, account: &Account) -> Result<(), StoreError> {
+        // The account is held for update whenever the domain changes it (`find_for_update`),
+        // so what it reads back is what was written.
+        if let Some(seen) = self.seen.borrow_mut().get_mut(account.sid.as_str()) {
+            *seen = account.clone();
+        }
         self.execute(
             "UPDATE accounts SET friendly_name = $2, role = $3, status = $4, password_hash = $5,
                  token_salt = $6, date_updated = $7
@@ -187,12 +365,65 @@ impl AccountWrite for Session<'_> {
         )
     }
 
-    fn close_descendants(&mut self, sid: &AccountSid, at: UnixTime) -> Result<(), StoreError> {
-        self.execute(
+    fn close_descendants(
+        &mut self,
+        sid: &AccountSid,
+        at: UnixTime,
+    ) -> Result<Vec<AccountSid>, StoreError> {
+        self.seen.borrow_mut().clear();
+        let rows = self.query(
             "UPDATE accounts SET status = 'closed', date_updated = $2
-             WHERE (root_sid = $1 OR branch_sid = $1) AND sid <> $1 AND status <> 'closed'",
+             WHERE (root_sid = $1 OR branch_sid = $1) AND sid <> $1 AND status <> 'closed'
+             RETURNING sid",
             &[&sid.as_str(), &at.0],
+        )?;
+        rows.iter()
+            .map(|row| {
+                row.try_get::<_, &str>(0)
+                    .ok()
+                    .and_then(AccountSid::parse)
+                    .ok_or_else(|| corrupt("sid"))
+            })
+            .collect()
+    }
+
+    /// `seq` comes from the identity column, as for accounts.
+    fn record(&mut self, event: &Event) -> Result<(), StoreError> {
+        static SQL: OnceLock<String> = OnceLock::new();
+        let sql = SQL.get_or_init(|| {
+            format!(
+                "INSERT INTO events ({}) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11,
+                     $12, $13)",
+                events::INSERT_COLUMNS
+            )
+        });
+        let row = events::NewRow::of(event);
+        self.execute(
+            sql,
+            &[
+                &row.sid,
+                &row.account_sid,
+                &row.root_sid,
+                &row.branch_sid,
+                &row.actor_type,
+                &row.actor_sid,
+                &row.event_type,
+                &row.resource_type,
+                &row.resource_sid,
+                &row.source,
+                &row.source_ip,
+                &row.event_data,
+                &row.event_date,
+            ],
         )
+    }
+
+    fn prune_events(&mut self, before: UnixTime) -> Result<u64, StoreError> {
+        let result = self
+            .conn
+            .borrow_mut()
+            .execute("DELETE FROM events WHERE event_date < $1", &[&before.0]);
+        result.map_err(|error| self.fail(error))
     }
 }
 
@@ -219,6 +450,36 @@ macro_rules! select_account {
 
 const FIND_BY_SID: &str = concat!(select_account!(), " WHERE a.sid = $1");
 const FIND_BY_EMAIL: &str = concat!(select_account!(), " WHERE a.email = $1");
+const FIND_BY_SID_KEY_SHARE: &str =
+    concat!(select_account!(), " WHERE a.sid = $1 FOR KEY SHARE OF a");
+const FIND_BY_EMAIL_KEY_SHARE: &str =
+    concat!(select_account!(), " WHERE a.email = $1 FOR KEY SHARE OF a");
+const FIND_BY_SID_FOR_UPDATE: &str =
+    concat!(select_account!(), " WHERE a.sid = $1 FOR UPDATE OF a");
+const FIND_BY_EMAIL_FOR_UPDATE: &str =
+    concat!(select_account!(), " WHERE a.email = $1 FOR UPDATE OF a");
+
+/// The proper ancestors of an account (its root and branch, which never change), locked
+/// root first.
+macro_rules! lock_ancestors {
+    ($column:literal) => {
+        concat!(
+            "SELECT 1 FROM accounts a JOIN accounts x
+                 ON x.sid IN (a.root_sid, a.branch_sid) AND x.sid <> a.sid
+             WHERE a.",
+            $column,
+            " = $1 ORDER BY x.level FOR KEY SHARE OF x"
+        )
+    };
+}
+
+const LOCK_ANCESTORS_BY_SID: &str = lock_ancestors!("sid");
+const LOCK_ANCESTORS_BY_EMAIL: &str = lock_ancestors!("email");
+
+const FIRST_ROOT: &str = concat!(
+    select_account!(),
+    " WHERE a.level = 1 ORDER BY a.seq LIMIT 1"
+);
 
 /// The status as shown (see `Account::status`), for the list filter.
 const SHOWN_STATUS: &str = concat!(

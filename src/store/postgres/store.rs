@@ -1,13 +1,12 @@
 //! The PostgreSQL store: every read and write runs on tokio's blocking pool with a pooled
 //! connection, so a wait on the network never holds an HTTP worker.
 //!
-//! Writes are serialized across every node: each write transaction starts by bumping the
-//! `data_version` row of `installation`, whose row lock it then holds until COMMIT. Every
-//! later statement of the job therefore sees all that any node committed before, and no other
-//! node's write can interleave: the rules run exactly as on SQLite's single writer, at READ
-//! COMMITTED, with no serialization failures to retry in the normal course. The same counter
-//! is the data version: it is committed atomically with the writes it counts, so a node that
-//! reads an unchanged counter knows that nothing was committed in between.
+//! Writes from every node run at once, at READ COMMITTED, each keeping its rules true with row
+//! locks on the accounts those rules read (see `Session::find_locked`): writes in different
+//! trees never wait for each other. A deadlock or serialization failure rolls the job back
+//! and runs it again. The data version is `pg_current_snapshot()`: it changes whenever any
+//! transaction commits, on any node and from any client, so a page cached under one snapshot
+//! is served again only while nothing has committed since.
 
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::{Arc, Condvar, Mutex};
@@ -16,6 +15,7 @@ use std::time::{Duration, Instant};
 use tokio::sync::oneshot;
 
 use super::connect::connect;
+use super::executor::Executor;
 use super::failures::PostgresCounts;
 use super::open::off_runtime;
 use super::sql::{is_broken, is_retryable, store_error, Conn, Session, Trouble};
@@ -23,22 +23,21 @@ use super::url::Settings;
 use crate::domain::account::Account;
 use crate::domain::error::DomainError;
 use crate::domain::store::{
-    AccountWrite, DataVersion, ReadJob, Reading, Store, StoreError, WriteJob, WriteReply,
+    AccountWrite, Answer, DataVersion, ReadJob, Store, StoreError, WriteJob, WriteReply,
 };
 use crate::domain::throttle::{FailureCounts, ThrottleLimits};
+use crate::metrics::metrics;
 
 /// How often a write job runs again after a serialization failure or a deadlock before the
 /// client is told to retry later.
 const ATTEMPTS: usize = 5;
 
-/// The statement that takes the cluster-wide write lock and counts the commit.
-const BUMP_VERSION: &str = "INSERT INTO installation (name, value) VALUES ('data_version', '1')
-     ON CONFLICT (name) DO UPDATE SET value = (installation.value::bigint + 1)::text";
-
-const READ_VERSION: &str = "SELECT value FROM installation WHERE name = 'data_version'";
+const READ_VERSION: &str = "SELECT pg_current_snapshot()::text";
 
 pub struct PostgresStore {
     pool: Arc<Pool>,
+    /// One thread per connection the pool may open.
+    executor: Arc<Executor>,
     /// Writes queued or running; beyond the limit a write is refused as busy at once.
     writes: Arc<AtomicUsize>,
     write_limit: usize,
@@ -51,6 +50,7 @@ impl PostgresStore {
         pool.put(first);
         PostgresStore {
             pool: Arc::new(pool),
+            executor: Arc::new(Executor::new(size.max(2))),
             writes: Arc::new(AtomicUsize::new(0)),
             write_limit: size.max(2) * 64,
             closed: Arc::new(AtomicBool::new(false)),
@@ -59,27 +59,16 @@ impl PostgresStore {
 }
 
 impl Store for PostgresStore {
-    fn read(&self, mut job: Box<dyn ReadJob>) -> Reading {
+    fn read(&self, mut job: Box<dyn ReadJob>) -> Answer<Box<dyn ReadJob>> {
         let pool = Arc::clone(&self.pool);
-        let run = move || {
+        self.executor.run(move || {
             pool.with(|conn| {
-                let session = Session::new(conn);
+                let session = Session::reading(conn);
                 job.run(&session);
                 (Ok(()), session.trouble())
             })
             .map(|()| job)
-        };
-        match tokio::runtime::Handle::try_current() {
-            Ok(runtime) => {
-                let task = runtime.spawn_blocking(run);
-                Reading::Pending(Box::pin(async move {
-                    task.await.unwrap_or_else(|_| {
-                        Err(StoreError::Failed("a read task stopped".to_owned()))
-                    })
-                }))
-            }
-            Err(_) => Reading::Done(run()),
-        }
+        })
     }
 
     fn write(&self, job: WriteJob) -> Result<WriteReply, StoreError> {
@@ -98,22 +87,27 @@ impl Store for PostgresStore {
             writes.fetch_sub(1, Ordering::AcqRel);
             let _ = reply.send(outcome);
         };
-        match tokio::runtime::Handle::try_current() {
-            Ok(runtime) => drop(runtime.spawn_blocking(run)),
-            Err(_) => run(),
+        if tokio::runtime::Handle::try_current().is_ok() {
+            self.executor.spawn(run);
+        } else {
+            run();
         }
         Ok(answer)
     }
 
     /// In the database, so that a guess counts the same whichever node it reaches.
     fn failure_counts(&self, limits: &ThrottleLimits) -> Arc<dyn FailureCounts> {
-        Arc::new(PostgresCounts::new(Arc::clone(&self.pool), limits))
+        Arc::new(PostgresCounts::new(
+            Arc::clone(&self.pool),
+            Arc::clone(&self.executor),
+            limits,
+        ))
     }
 
-    /// Called on an HTTP worker, so the query runs off the async thread (see [`off_runtime`]).
-    fn data_version(&self) -> Result<DataVersion, StoreError> {
-        let value = off_runtime(|| read_version(&self.pool))?;
-        Ok(DataVersion::counter(value))
+    fn data_version(&self) -> Answer<DataVersion> {
+        let pool = Arc::clone(&self.pool);
+        self.executor
+            .run(move || read_version(&pool).map(|snapshot| DataVersion::snapshot(&snapshot)))
     }
 
     /// Waits, up to a bound, for the writes in flight: each answers only after its COMMIT,
@@ -126,16 +120,34 @@ impl Store for PostgresStore {
         }
         self.pool.drain();
     }
+
+    fn queue_depth(&self) -> usize {
+        self.writes.load(Ordering::Relaxed)
+    }
+
+    fn size_bytes(&self) -> Option<u64> {
+        self.pool
+            .with(|conn| {
+                match conn
+                    .client
+                    .query_one("SELECT pg_database_size(current_database())", &[])
+                {
+                    Ok(row) => (Ok(row.try_get::<_, i64>(0).ok()), Trouble::default()),
+                    Err(error) => (Err(store_error(&error)), trouble(&error)),
+                }
+            })
+            .ok()
+            .flatten()
+            .and_then(|size| u64::try_from(size).ok())
+    }
 }
 
-fn read_version(pool: &Pool) -> Result<u64, StoreError> {
-    pool.with(|conn| match conn.client.query(READ_VERSION, &[]) {
-        Ok(rows) => {
-            let text: Option<String> = rows.first().and_then(|row| row.try_get(0).ok());
-            // No row yet: no write was ever committed through this counter.
-            let value = text.and_then(|text| text.parse::<u64>().ok()).unwrap_or(0);
-            (Ok(value), Trouble::default())
-        }
+fn read_version(pool: &Pool) -> Result<String, StoreError> {
+    pool.with(|conn| match conn.client.query_one(READ_VERSION, &[]) {
+        Ok(row) => match row.try_get(0) {
+            Ok(snapshot) => (Ok(snapshot), Trouble::default()),
+            Err(error) => (Err(store_error(&error)), trouble(&error)),
+        },
         Err(error) => (Err(store_error(&error)), trouble(&error)),
     })
 }
@@ -145,11 +157,15 @@ fn write(pool: &Pool, job: &WriteJob) -> Result<Account, DomainError> {
     let mut outcome = Err(StoreError::Busy.into());
     for _ in 0..ATTEMPTS {
         let mut retry = false;
+        let started = Instant::now();
         let answer = pool.with(|conn| {
             let (answer, trouble) = attempt(conn, job);
             retry = trouble.retry;
             (answer, trouble)
         });
+        if matches!(answer, Ok(Ok(_))) {
+            metrics().transaction(1, started.elapsed());
+        }
         outcome = answer.unwrap_or_else(|error| Err(error.into()));
         if !retry {
             break;
@@ -165,8 +181,7 @@ pub(super) fn trouble(error: &postgres::Error) -> Trouble {
     }
 }
 
-/// One run of the job: BEGIN, take the write lock, the job, then COMMIT, or ROLLBACK when the
-/// job refused. The outer result is the transaction's, the inner one the job's answer.
+/// One run of the job: BEGIN, the job, then COMMIT, or ROLLBACK when the job refused. The outer result is the transaction's, the inner one the job's answer.
 fn attempt(
     conn: &mut Conn,
     job: &WriteJob,
@@ -174,12 +189,8 @@ fn attempt(
     if let Err(error) = conn.client.batch_execute("BEGIN") {
         return (Err(store_error(&error)), trouble(&error));
     }
-    if let Err(error) = conn.client.batch_execute(BUMP_VERSION) {
-        let _ = conn.client.batch_execute("ROLLBACK");
-        return (Err(store_error(&error)), trouble(&error));
-    }
     let (outcome, seen) = {
-        let mut session = Session::new(conn);
+        let mut session = Session::writing(conn);
         let outcome = job(&mut session as &mut dyn AccountWrite);
         (outcome, session.trouble())
     };

@@ -6,7 +6,10 @@ use super::connect::connect;
 use super::migrate::{latest_version, migrate, schema_version};
 use super::open::{database_error, migrate_error, off_runtime, KEY_CHECK_LOCK};
 use super::url::Settings;
-use crate::store::transfer::{carried_rows, require_latest, AccountRow, CopyError, Installation};
+use crate::store::transfer::{
+    carried_rows, require_latest, AccountRow, CopyError, EventRow, Installation, EVENT_COLUMNS,
+    EVENT_TEXTS,
+};
 use crate::store::OpenError;
 
 /// The columns in the order both statements below name them.
@@ -101,7 +104,29 @@ fn read_rows(tx: &mut Transaction<'_>) -> Result<Installation, postgres::Error> 
         .iter()
         .map(|row| Ok((row.try_get(0)?, row.try_get(1)?)))
         .collect::<Result<Vec<(String, String)>, postgres::Error>>()?;
-    Ok(Installation { accounts, rows })
+    let sql = format!("SELECT {EVENT_COLUMNS} FROM events ORDER BY seq");
+    let events = tx
+        .query(&sql, &[])?
+        .iter()
+        .map(event_from_row)
+        .collect::<Result<Vec<_>, _>>()?;
+    Ok(Installation {
+        accounts,
+        events,
+        rows,
+    })
+}
+
+fn event_from_row(row: &postgres::Row) -> Result<EventRow, postgres::Error> {
+    let mut texts: [Option<String>; EVENT_TEXTS] = Default::default();
+    for (index, text) in texts.iter_mut().enumerate() {
+        *text = row.try_get(index)?;
+    }
+    Ok(EventRow {
+        texts,
+        event_date: row.try_get(EVENT_TEXTS)?,
+        seq: row.try_get(EVENT_TEXTS + 1)?,
+    })
 }
 
 fn account_from_row(row: &postgres::Row) -> Result<AccountRow, postgres::Error> {
@@ -154,8 +179,8 @@ fn exists(client: &mut impl postgres::GenericClient, sql: &str) -> Result<bool, 
 }
 
 /// Column arrays unnested, one statement per chunk of rows: a few round trips for any number
-/// of accounts, and no message too large for the server. The identity sequence then moves
-/// past the copied numbers, so new accounts list after them.
+/// of accounts and events, and no message too large for the server. Each identity sequence
+/// then moves past the copied numbers, so new accounts and events list after them.
 fn fill(tx: &mut Transaction<'_>, installation: &Installation) -> Result<(), postgres::Error> {
     for rows in installation.accounts.chunks(FILL_CHUNK) {
         fill_accounts(tx, rows)?;
@@ -163,6 +188,14 @@ fn fill(tx: &mut Transaction<'_>, installation: &Installation) -> Result<(), pos
     tx.execute(
         "SELECT setval(pg_get_serial_sequence('accounts', 'seq'), coalesce(max(seq), 0) + 1, false)
          FROM accounts",
+        &[],
+    )?;
+    for events in installation.events.chunks(FILL_CHUNK) {
+        fill_events(tx, events)?;
+    }
+    tx.execute(
+        "SELECT setval(pg_get_serial_sequence('events', 'seq'), coalesce(max(seq), 0) + 1, false)
+         FROM events",
         &[],
     )?;
     for (name, value) in carried_rows(installation) {
@@ -210,5 +243,33 @@ fn fill_accounts(tx: &mut Transaction<'_>, rows: &[AccountRow]) -> Result<(), po
             &number(|row| row.seq),
         ],
     )?;
+    Ok(())
+}
+
+/// As for accounts: one statement of column arrays per chunk.
+fn fill_events(tx: &mut Transaction<'_>, events: &[EventRow]) -> Result<(), postgres::Error> {
+    let column = |index: usize| -> Vec<Option<&String>> {
+        events.iter().map(|row| row.texts[index].as_ref()).collect()
+    };
+    let texts: Vec<Vec<Option<&String>>> = (0..EVENT_TEXTS).map(column).collect();
+    let dates: Vec<i64> = events.iter().map(|row| row.event_date).collect();
+    let seqs: Vec<i64> = events.iter().map(|row| row.seq).collect();
+    let arrays = (1..=EVENT_TEXTS)
+        .map(|n| format!("${n}::text[]"))
+        .collect::<Vec<_>>()
+        .join(", ");
+    let sql = format!(
+        "INSERT INTO events ({EVENT_COLUMNS})
+         SELECT * FROM unnest({arrays}, ${}::bigint[], ${}::bigint[])",
+        EVENT_TEXTS + 1,
+        EVENT_TEXTS + 2
+    );
+    let mut params: Vec<&(dyn postgres::types::ToSql + Sync)> = texts
+        .iter()
+        .map(|column| column as &(dyn postgres::types::ToSql + Sync))
+        .collect();
+    params.push(&dates);
+    params.push(&seqs);
+    tx.execute(&sql, &params)?;
     Ok(())
 }
