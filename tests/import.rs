@@ -115,6 +115,28 @@ impl Server {
         )
     }
 
+    /// Every `account.imported` event `user` may see, following next_page_url.
+    fn imported_events(&self, user: &str, secret: &str) -> Vec<Value> {
+        let mut listed = Vec::new();
+        let mut next = Some(format!(
+            "http://{}/restcomm/v1/Events?EventType=account.imported&PageSize=2",
+            self.address
+        ));
+        while let Some(url) = next {
+            let reply = self
+                .client
+                .get(url)
+                .header("Authorization", helpers::basic(user, secret))
+                .send()
+                .unwrap();
+            assert_eq!(reply.status().as_u16(), 200);
+            let page: Value = serde_json::from_str(&reply.text().unwrap()).unwrap();
+            listed.extend(page["events"].as_array().unwrap().iter().cloned());
+            next = page["meta"]["next_page_url"].as_str().map(str::to_owned);
+        }
+        listed
+    }
+
     /// Every account `sid` lists, following next_page_uri.
     fn walk(&self, user: &str, secret: &str) -> Vec<Value> {
         let mut listed = Vec::new();
@@ -138,8 +160,30 @@ impl Server {
     }
 }
 
-/// No file of the database holds a Restcomm token, in hex (either case) or as raw bytes.
+/// No file of the database holds a Restcomm token, in hex (either case) or as raw bytes, and
+/// no column of an event holds one (nor a hash of any kind), as the store hands it back.
 fn assert_holds_no_token(db: &Path, tokens: &[String]) {
+    let conn =
+        rusqlite::Connection::open_with_flags(db, rusqlite::OpenFlags::SQLITE_OPEN_READ_ONLY)
+            .unwrap();
+    let mut statement = conn.prepare("SELECT * FROM events").unwrap();
+    let columns = statement.column_count();
+    let events: Vec<String> = statement
+        .query_map([], |row| {
+            let mut text = String::new();
+            for column in 0..columns {
+                let value: rusqlite::types::Value = row.get(column)?;
+                text.push_str(&format!("{value:?}\n"));
+            }
+            Ok(text)
+        })
+        .unwrap()
+        .collect::<Result<_, _>>()
+        .unwrap();
+    drop(statement);
+    drop(conn);
+    assert!(!events.is_empty(), "the import recorded its events");
+    assert_events_hold_no_token(&events, tokens);
     for file in [
         db.to_owned(),
         PathBuf::from(format!("{}-wal", db.display())),
@@ -152,17 +196,39 @@ fn assert_holds_no_token(db: &Path, tokens: &[String]) {
     }
 }
 
+/// No event, as stored or as served, holds a token or anything shaped like a stored secret:
+/// Restcomm's MD5, the keyed check of an old password, a bcrypt hash.
+fn assert_events_hold_no_token(events: &[String], tokens: &[String]) {
+    // One search over them all: the token sets are built once, whatever the count.
+    let all = events.join("\n");
+    if bytes_hold_token(all.as_bytes(), tokens) {
+        let event = events
+            .iter()
+            .find(|event| bytes_hold_token(event.as_bytes(), tokens));
+        panic!("an event holds a token: {event:?}");
+    }
+    for event in events {
+        for secret_shape in ["$restcomm-md5$", "$2b$", "$2a$", "$2y$", "salt", "hash"] {
+            assert!(!event.contains(secret_shape), "{secret_shape}: {event}");
+        }
+    }
+}
+
 /// One pass over the file, looking every window up in a set, whatever the number of tokens.
 fn holds_token(file: &Path, tokens: &[String]) -> bool {
+    let Ok(bytes) = std::fs::read(file) else {
+        return false;
+    };
+    bytes_hold_token(&bytes, tokens)
+}
+
+fn bytes_hold_token(bytes: &[u8], tokens: &[String]) -> bool {
     use std::collections::HashSet;
     let hex: HashSet<Vec<u8>> = tokens
         .iter()
         .map(|t| t.to_lowercase().into_bytes())
         .collect();
     let raw: HashSet<Vec<u8>> = tokens.iter().map(|t| hex::decode(t).unwrap()).collect();
-    let Ok(bytes) = std::fs::read(file) else {
-        return false;
-    };
     let lowered = bytes.to_ascii_lowercase();
     lowered.windows(32).any(|window| hex.contains(window))
         || bytes.windows(16).any(|window| raw.contains(window))
@@ -362,6 +428,66 @@ fn the_stock_restcomm_database_imports_and_its_old_secrets_work_until_a_password
     );
     assert_eq!(fresh["status"], "uninitialized");
     assert_eq!(fresh["owner_account_sid"], boss);
+
+    // One account.imported per account, by the system from the command line, saying what
+    // Restcomm had and which rules changed it; each Administrator sees its own tree's.
+    let mut events = server.imported_events("administrator@company.com", admin_password);
+    assert_eq!(events.len(), 6, "{events:#?}");
+    events.extend(server.imported_events(&boss, &md5_hex("boss password one")));
+    assert_imported_events(&events, &fixture_tokens());
+}
+
+/// The stock fixture's eight `account.imported` events, as served.
+fn assert_imported_events(events: &[Value], tokens: &[String]) {
+    let mut about: Vec<&str> = events
+        .iter()
+        .map(|event| event["account_sid"].as_str().unwrap())
+        .collect();
+    about.sort_unstable();
+    about.dedup();
+    assert_eq!((events.len(), about.len()), (8, 8), "{events:#?}");
+    for event in events {
+        assert_eq!(event["event_type"], "account.imported");
+        assert_eq!(event["actor_type"], "system");
+        assert_eq!(event["actor_sid"], Value::Null);
+        assert_eq!(event["source"], "cli");
+        assert_eq!(event["source_ip_address"], Value::Null);
+        assert_eq!(event["resource_type"], "account");
+        assert_eq!(event["resource_sid"], event["account_sid"]);
+    }
+    let data = |sid: &str| -> Value {
+        events
+            .iter()
+            .find(|event| event["account_sid"] == sid)
+            .unwrap_or_else(|| panic!("no event about {sid}"))["event_data"]
+            .clone()
+    };
+    let trial = format!("AC{}", md5_hex("trial@company.com"));
+    assert_eq!(
+        data(&trial),
+        serde_json::json!({
+            "restcomm": {"status": "inactive", "type": "Trial", "line": 22},
+            "status": "suspended",
+            "role": "Developer",
+            "mappings": ["inactive-to-suspended", "trial-to-full"],
+        })
+    );
+    assert_eq!(
+        data(OPS)["mappings"],
+        serde_json::json!(["email-lowercased"])
+    );
+    let admin = data(STOCK_ADMIN);
+    assert_eq!(admin["restcomm"]["status"], "uninitialized");
+    assert_eq!(admin["mappings"], serde_json::json!([]));
+    let fresh = data(&format!("AC{}", md5_hex("fresh@example.org")));
+    assert_eq!(fresh["restcomm"]["status"], "active");
+    assert_eq!(fresh["status"], "uninitialized");
+    assert_eq!(
+        fresh["mappings"],
+        serde_json::json!(["default-password-to-uninitialized"])
+    );
+    let served: Vec<String> = events.iter().map(Value::to_string).collect();
+    assert_events_hold_no_token(&served, tokens);
 }
 
 /// RFC 2822, as the API shows dates.
@@ -440,6 +566,17 @@ fn a_mysqldump_of_ten_thousand_accounts_imports_field_for_field() {
         "the search finds what is there"
     );
     assert_holds_no_token(&db, &tokens);
+    let conn = rusqlite::Connection::open(&db).unwrap();
+    let (events, about): (i64, i64) = conn
+        .query_row(
+            "SELECT count(*), count(DISTINCT account_sid) FROM events
+             WHERE event_type = 'account.imported'",
+            [],
+            |row| Ok((row.get(0)?, row.get(1)?)),
+        )
+        .unwrap();
+    drop(conn);
+    assert_eq!((events, about), (COUNT as i64, COUNT as i64));
 
     let key_file = dir.path().join("imported.db.key");
     let server = Server::start(&db_text, &key_file, &dir);
@@ -630,6 +767,25 @@ fn the_same_import_into_postgres_keeps_the_old_token_and_password() {
     let dev = server.fetch(DEV, "dev@company.com", "latestpassword12");
     assert_eq!(dev["friendly_name"], "José O'Brien (dev), team 😀");
     assert_eq!(dev["auth_token"], DEV_TOKEN);
+    let mut client = postgres::Client::connect(&url, postgres::NoTls).unwrap();
+    let stored: Vec<String> = client
+        .query("SELECT row_to_json(events)::text FROM events", &[])
+        .unwrap()
+        .iter()
+        .map(|row| row.get(0))
+        .collect();
+    assert_eq!(stored.len(), 8);
+    assert_events_hold_no_token(&stored, &fixture_tokens());
+    // Served as on SQLite: ops sees its own subtree's three.
+    let events = server.imported_events(OPS, OPS_TOKEN);
+    assert_eq!(events.len(), 3, "{events:#?}");
+    assert_eq!(
+        events
+            .iter()
+            .filter(|event| event["event_data"]["restcomm"]["type"] == "Full")
+            .count(),
+        3
+    );
     let out = import(&url, Path::new(FIXTURE), Some(&key_file));
     assert!(!out.status.success());
     assert!(text(&out.stderr).contains("already holds accounts"));

@@ -6,11 +6,15 @@
 use std::path::Path;
 
 use crate::config::Config;
+use crate::domain::account::UnixTime;
 use crate::domain::credentials::Credentials;
-use crate::import::{self, Plan, Problem};
+use crate::domain::event::{Event, EventType, Origin};
+use crate::import::{self, Plan, Planned, Problem};
 use crate::key_file;
 use crate::startup::require_folder;
-use crate::store::{postgres_url, write_installation, AccountRow, CopyError, Installation};
+use crate::store::{
+    postgres_url, write_installation, AccountRow, CopyError, EventRow, Installation,
+};
 
 pub fn import_restcomm(config: &Config, file: &Path) -> Result<String, String> {
     let bytes =
@@ -26,20 +30,9 @@ pub fn import_restcomm(config: &Config, file: &Path) -> Result<String, String> {
     let check_value = key.check_value();
     let credentials = Credentials::new(key, config.bcrypt_cost);
     let Plan { accounts, summary } = plan;
-    let rows = accounts
-        .into_iter()
-        .map(|mut planned| {
-            credentials.adopt_restcomm_token(&mut planned.account, &planned.token);
-            // The one place an `account.imported` event per account belongs once events
-            // exist: made here beside its row, and written by `write_installation` in the
-            // same transaction as the accounts.
-            AccountRow::from_account(&planned.account, planned.seq)
-        })
-        .collect();
-    if let Err(error) = write_installation(
-        &config.db_path,
-        &Installation::new(rows, Vec::new(), check_value),
-    ) {
+    let (rows, events) = installation_rows(accounts, &credentials);
+    let installation = Installation::new(rows, events, check_value);
+    if let Err(error) = write_installation(&config.db_path, &installation) {
         if created_key {
             let _ = std::fs::remove_file(&config.key_file);
         }
@@ -50,6 +43,33 @@ pub fn import_restcomm(config: &Config, file: &Path) -> Result<String, String> {
          AuthToken and password works as before, until the account's password is next set.",
         config.key_file.display()
     ))
+}
+
+/// Each account's row, its Restcomm secrets adopted, and its `account.imported` event: the
+/// import writes both in one transaction, so every imported account has its event.
+fn installation_rows(
+    accounts: Vec<Planned>,
+    credentials: &Credentials,
+) -> (Vec<AccountRow>, Vec<EventRow>) {
+    let now = UnixTime::now();
+    let origin = Origin::cli();
+    accounts
+        .into_iter()
+        .map(|mut planned| {
+            credentials.adopt_restcomm_token(&mut planned.account, &planned.token);
+            let event = Event::about_account(
+                &planned.account,
+                EventType::AccountImported,
+                &origin,
+                planned.event_data(),
+                now,
+            );
+            (
+                AccountRow::from_account(&planned.account, planned.seq),
+                EventRow::from_event(&event, planned.seq),
+            )
+        })
+        .unzip()
 }
 
 /// Every problem, one per line, under a line that says nothing was written.

@@ -103,6 +103,7 @@ wire_enum!(
         AccountReactivated => "account.reactivated",
         AccountClosed => "account.closed",
         AccountPasswordReset => "account.password-reset",
+        AccountImported => "account.imported",
         EventsPruned => "events.pruned",
     }
 );
@@ -118,6 +119,7 @@ impl EventType {
             EventType::AccountReactivated => "Account reactivated",
             EventType::AccountClosed => "Account closed",
             EventType::AccountPasswordReset => "Account password reset by the operator",
+            EventType::AccountImported => "Account imported from Restcomm-Connect",
             EventType::EventsPruned => "Events pruned by the operator",
         }
     }

@@ -9,7 +9,7 @@ mod rows;
 mod statements;
 mod tokenizer;
 
-pub use plan::{plan, Plan, Planned, Summary};
+pub use plan::{plan, Mapping, Plan, Planned, Provenance, Summary};
 pub use rows::RestcommRow;
 pub use tokenizer::Dialect;
 

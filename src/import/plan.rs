@@ -4,6 +4,8 @@
 use std::collections::HashMap;
 use std::fmt;
 
+use serde_json::{Map, Value};
+
 use super::rows::RestcommRow;
 use super::Problem;
 use crate::domain::account::{
@@ -20,6 +22,64 @@ pub struct Planned {
     pub token: RestcommToken,
     /// Its place in the creation order among accounts made in the same second: file order.
     pub seq: i64,
+    /// What Restcomm had and which rules changed it, for the account's `account.imported`.
+    pub provenance: Provenance,
+}
+
+/// Where an account came from: its row, Restcomm's status and type, and every rule of section
+/// 15 that made it differ. Names and statuses only: never a token, a hash or a password.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Provenance {
+    pub line: usize,
+    /// Restcomm's spelling: `active`, `inactive`, `suspended`, `closed` or `uninitialized`.
+    pub status: &'static str,
+    /// `Full` or `Trial`.
+    pub account_type: &'static str,
+    pub mappings: Vec<Mapping>,
+}
+
+/// A rule that made the imported account differ from Restcomm's row.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Mapping {
+    InactiveToSuspended,
+    TrialToFull,
+    /// Its token was the MD5 of Restcomm's default password: a new password is due.
+    DefaultPasswordToUninitialized,
+    ClosedBelowClosed,
+    FriendlyNameFromEmail,
+    EmailLowercased,
+}
+
+impl Mapping {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Mapping::InactiveToSuspended => "inactive-to-suspended",
+            Mapping::TrialToFull => "trial-to-full",
+            Mapping::DefaultPasswordToUninitialized => "default-password-to-uninitialized",
+            Mapping::ClosedBelowClosed => "closed-below-closed",
+            Mapping::FriendlyNameFromEmail => "friendly-name-from-email",
+            Mapping::EmailLowercased => "email-lowercased",
+        }
+    }
+}
+
+impl Planned {
+    /// The data of its `account.imported` event: what Restcomm had (status, type, the row's
+    /// line), what was imported (status, role), and the rules that made them differ.
+    pub fn event_data(&self) -> Map<String, Value> {
+        let mut restcomm = Map::new();
+        restcomm.insert("status".into(), self.provenance.status.into());
+        restcomm.insert("type".into(), self.provenance.account_type.into());
+        restcomm.insert("line".into(), self.provenance.line.into());
+        let mappings = self.provenance.mappings.iter();
+        let mappings = mappings.map(|mapping| Value::from(mapping.as_str()));
+        let mut data = Map::new();
+        data.insert("restcomm".into(), Value::Object(restcomm));
+        data.insert("status".into(), self.account.own_status.as_str().into());
+        data.insert("role".into(), self.account.role.as_str().into());
+        data.insert("mappings".into(), Value::Array(mappings.collect()));
+        data
+    }
 }
 
 #[derive(Debug)]
@@ -112,6 +172,9 @@ struct Mapped {
     status: Status,
     was_inactive: bool,
     was_trial: bool,
+    /// Restcomm's name was empty and the email address took its place.
+    named_from_email: bool,
+    email_lowercased: bool,
     token: RestcommToken,
     created: UnixTime,
     updated: UnixTime,
@@ -207,6 +270,8 @@ fn map_row(row: &RestcommRow) -> Result<Mapped, Vec<String>> {
             Some(updated),
         ) => Ok(Mapped {
             line: row.line,
+            named_from_email: row.friendly_name.is_empty(),
+            email_lowercased: email.as_str() != row.email,
             sid,
             parent,
             email,
@@ -452,26 +517,19 @@ fn build(
     };
     let mut accounts = Vec::with_capacity(mapped.len());
     for (index, (row, ancestors)) in mapped.into_iter().zip(ancestors).enumerate() {
-        let mut status = row.status;
         let below_closed = ancestors.iter().any(|sid| closed[by_sid[sid]]);
-        if below_closed && status != Status::Closed {
-            status = Status::Closed;
-            summary.closed_below_closed += 1;
-        } else if row.token.is_default_password() {
-            match status {
-                Status::Active | Status::Uninitialized => {
-                    status = Status::Uninitialized;
-                    summary.default_password += 1;
-                }
-                Status::Suspended => summary.default_password_suspended.push(row.sid.to_string()),
-                Status::Closed => {}
-            }
-        }
-        summary.inactive_to_suspended +=
-            usize::from(row.was_inactive && status == Status::Suspended);
-        summary.trial_to_full += usize::from(row.was_trial);
+        let (status, mappings) = imported_status(&row, below_closed, &mut summary);
         summary.by_status[STATUSES.iter().position(|s| *s == status).unwrap_or(0)] += 1;
         summary.by_role[ROLES.iter().position(|r| *r == row.role).unwrap_or(0)] += 1;
+        let provenance = Provenance {
+            line: row.line,
+            status: match row.was_inactive {
+                true => "inactive",
+                false => row.status.as_str(),
+            },
+            account_type: if row.was_trial { "Trial" } else { "Full" },
+            mappings,
+        };
         accounts.push(Planned {
             account: Account {
                 sid: row.sid,
@@ -488,9 +546,53 @@ fn build(
             },
             token: row.token,
             seq: index as i64 + 1,
+            provenance,
         });
     }
     Plan { accounts, summary }
+}
+
+/// The status an account is imported with, counted in the summary, and every rule that made
+/// the account differ from its row.
+fn imported_status(
+    row: &Mapped,
+    below_closed: bool,
+    summary: &mut Summary,
+) -> (Status, Vec<Mapping>) {
+    let mut status = row.status;
+    let mut mappings = Vec::new();
+    if below_closed && status != Status::Closed {
+        status = Status::Closed;
+        summary.closed_below_closed += 1;
+        mappings.push(Mapping::ClosedBelowClosed);
+    } else if row.token.is_default_password() {
+        match status {
+            Status::Active | Status::Uninitialized => {
+                if status == Status::Active {
+                    mappings.push(Mapping::DefaultPasswordToUninitialized);
+                }
+                status = Status::Uninitialized;
+                summary.default_password += 1;
+            }
+            Status::Suspended => summary.default_password_suspended.push(row.sid.to_string()),
+            Status::Closed => {}
+        }
+    }
+    if row.was_inactive && status == Status::Suspended {
+        summary.inactive_to_suspended += 1;
+        mappings.push(Mapping::InactiveToSuspended);
+    }
+    if row.was_trial {
+        summary.trial_to_full += 1;
+        mappings.push(Mapping::TrialToFull);
+    }
+    if row.named_from_email {
+        mappings.push(Mapping::FriendlyNameFromEmail);
+    }
+    if row.email_lowercased {
+        mappings.push(Mapping::EmailLowercased);
+    }
+    (status, mappings)
 }
 
 #[cfg(test)]
@@ -590,6 +692,48 @@ mod tests {
         let shown = summary.to_string();
         assert!(shown.starts_with("imported 8 accounts\n  by status: 2 active, 2 suspended, 3 closed, 1 uninitialized"), "{shown}");
         assert!(shown.contains("1 inactive in Restcomm"), "{shown}");
+    }
+
+    #[test]
+    fn each_event_says_what_restcomm_had_and_which_rules_changed_it() {
+        let mut rows: Vec<RestcommRow> = (1..=5).map(|n| row(n, None)).collect();
+        rows[0].status = "INACTIVE".into();
+        rows[0].account_type = "Trial".into();
+        rows[1].auth_token = DEFAULT_TOKEN.into();
+        rows[2].status = "closed".into();
+        rows[3].parent_sid = Some(sid(3));
+        rows[4].email = "user5@example.com".into();
+        rows[4].friendly_name = String::new();
+        let plan = plan(rows).unwrap();
+        let data = |i: usize| Value::Object(plan.accounts[i].event_data());
+        let mappings = |i: usize| data(i)["mappings"].clone();
+        assert_eq!(
+            data(0),
+            serde_json::json!({
+                "restcomm": {"status": "inactive", "type": "Trial", "line": 1},
+                "status": "suspended",
+                "role": "Administrator",
+                "mappings": ["inactive-to-suspended", "trial-to-full", "email-lowercased"],
+            })
+        );
+        assert_eq!(
+            mappings(1),
+            serde_json::json!(["default-password-to-uninitialized", "email-lowercased"])
+        );
+        assert_eq!(data(1)["status"], "uninitialized");
+        assert_eq!(data(2)["restcomm"]["status"], "closed");
+        assert_eq!(
+            mappings(3),
+            serde_json::json!(["closed-below-closed", "email-lowercased"])
+        );
+        assert_eq!(mappings(4), serde_json::json!(["friendly-name-from-email"]));
+        for planned in &plan.accounts {
+            let text = Value::Object(planned.event_data()).to_string();
+            assert!(
+                !text.contains(DEFAULT_TOKEN) && !text.contains(OTHER_TOKEN),
+                "{text}"
+            );
+        }
     }
 
     #[test]

@@ -22,7 +22,9 @@ pub use check::{check_integrity, Integrity};
 pub use lock::{lock_path, InstanceLock};
 pub use postgres::{CheckedPostgres, PostgresStore, Settings};
 pub use sqlite::{CheckedDatabase, OpenError, SqliteStore, StorageLimit, StoreOptions, SyncMode};
-pub use transfer::{read_installation, write_installation, AccountRow, CopyError, Installation};
+pub use transfer::{
+    read_installation, write_installation, AccountRow, CopyError, EventRow, Installation,
+};
 
 /// A database that passed every check and has not been written to yet: a start that fails
 /// before [`Opened::start`] leaves it exactly as it was.

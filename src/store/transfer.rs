@@ -11,6 +11,7 @@ use super::lock::InstanceLock;
 use super::sqlite::{open_error, preflight_read_only, recognise, sqlite_cause};
 use super::{database_files, postgres_url, OpenError, SqliteStore, StoreOptions, SyncMode};
 use crate::domain::account::{Account, AccountSid};
+use crate::domain::event::Event;
 
 /// One account as stored: every column, with `seq` its place in creation order.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -63,12 +64,37 @@ impl AccountRow {
     }
 }
 
-/// One audit event as stored, every column; `texts` in the order of [`EVENT_TEXT_COLUMNS`].
+/// One audit event as stored, every column; `texts` in the order of [`EVENT_COLUMNS`].
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct EventRow {
     pub texts: [Option<String>; EVENT_TEXTS],
     pub event_date: i64,
     pub seq: i64,
+}
+
+impl EventRow {
+    /// A new event's row, placed `seq`th in the events' order.
+    pub fn from_event(event: &Event, seq: i64) -> EventRow {
+        let row = super::events::NewRow::of(event);
+        EventRow {
+            texts: [
+                Some(row.sid),
+                Some(row.account_sid),
+                Some(row.root_sid),
+                row.branch_sid,
+                Some(row.actor_type.to_owned()),
+                row.actor_sid,
+                Some(row.event_type.to_owned()),
+                Some(row.resource_type.to_owned()),
+                Some(row.resource_sid),
+                Some(row.source.to_owned()),
+                row.source_ip,
+                Some(row.event_data),
+            ],
+            event_date: row.event_date,
+            seq,
+        }
+    }
 }
 
 pub(super) const EVENT_TEXTS: usize = 12;
