@@ -567,13 +567,12 @@ fn imported_status(
         mappings.push(Mapping::ClosedBelowClosed);
     } else if row.token.is_default_password() {
         match status {
-            Status::Active | Status::Uninitialized => {
-                if status == Status::Active {
-                    mappings.push(Mapping::DefaultPasswordToUninitialized);
-                }
+            Status::Active => {
                 status = Status::Uninitialized;
                 summary.default_password += 1;
+                mappings.push(Mapping::DefaultPasswordToUninitialized);
             }
+            Status::Uninitialized => summary.default_password += 1,
             Status::Suspended => summary.default_password_suspended.push(row.sid.to_string()),
             Status::Closed => {}
         }
