@@ -304,6 +304,13 @@ fn the_stock_restcomm_database_imports_and_its_old_secrets_work_until_a_password
     let key_file = dir.path().join("imported.db.key");
     assert_eq!(binary::mode(&key_file) & 0o777, 0o600);
     assert_holds_no_token(&db, &fixture_tokens());
+    // Filled through a rollback journal, left in WAL as a stopped server leaves it.
+    assert!(!dir.path().join("imported.db-journal").exists());
+    let mode: String = rusqlite::Connection::open(&db)
+        .unwrap()
+        .query_row("PRAGMA journal_mode", [], |row| row.get(0))
+        .unwrap();
+    assert_eq!(mode, "wal");
 
     let server = Server::start(&db_text, &key_file, &dir);
     // The stock administrator keeps its Sid, must choose a password, and signs in with

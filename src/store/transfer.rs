@@ -325,6 +325,30 @@ fn insert_sqlite(conn: &mut Connection, installation: &Installation) -> rusqlite
     let rows = installation.accounts.len() + installation.events.len();
     let cache_kib = (rows as i64).clamp(2_000, 1 << 20);
     conn.pragma_update(None, "cache_size", -cache_kib)?;
+    // Filling an empty database through the WAL would write every page twice (log, then
+    // checkpoint). A rollback journal keeps the fill all-or-nothing while writing each new
+    // page once: past the file's old end there is nothing to save, so the journal stays
+    // small. The file goes back to WAL, as a stopped server leaves it, once the rows are in.
+    set_journal_mode(conn, "delete")?;
+    fill_tables(conn, installation)?;
+    set_journal_mode(conn, "wal")
+}
+
+/// SQLite answers with the mode it kept: another connection on the file keeps it in WAL.
+fn set_journal_mode(conn: &Connection, mode: &str) -> rusqlite::Result<()> {
+    let set: String = conn.query_row(&format!("PRAGMA journal_mode = {mode}"), [], |row| {
+        row.get(0)
+    })?;
+    match set.eq_ignore_ascii_case(mode) {
+        true => Ok(()),
+        false => Err(rusqlite::Error::SqliteFailure(
+            rusqlite::ffi::Error::new(rusqlite::ffi::SQLITE_BUSY),
+            None,
+        )),
+    }
+}
+
+fn fill_tables(conn: &mut Connection, installation: &Installation) -> rusqlite::Result<()> {
     let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
     // Indexes built once from sorted rows cost a fraction of a million random inserts into
     // each: the tables' own indexes are dropped and made again from their stored SQL, inside
