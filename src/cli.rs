@@ -80,9 +80,28 @@ pub enum Command {
     /// Recovery commands, run on the server's machine
     #[command(subcommand)]
     Admin(AdminCommand),
+    /// Bring accounts over from another system into a new, empty database
+    #[command(subcommand)]
+    Import(ImportCommand),
     /// The audit trail's upkeep, run on the server's machine
     #[command(subcommand)]
     Events(EventsCommand),
+}
+
+#[derive(Subcommand, Debug, Clone, PartialEq, Eq)]
+pub enum ImportCommand {
+    /// Import every account of a Restcomm-Connect installation, from its HSQLDB script
+    /// (restcomm.script) or a mysqldump of its restcomm_accounts table, into a new database
+    /// (--db), in one transaction. Sids, parents, emails, names, roles, statuses and dates are
+    /// kept; each account's old AuthToken and password keep working until its password is
+    /// next set. The key file is created as on a first start. Nothing is written when any
+    /// row is refused: every offending row is named with its line
+    Restcomm {
+        /// The HSQLDB script or the mysqldump file
+        file: PathBuf,
+        #[command(flatten)]
+        key: KeyFileArg,
+    },
 }
 
 #[derive(Subcommand, Debug, Clone, PartialEq, Eq)]
@@ -222,6 +241,7 @@ pub enum Task {
     Copy { from: PathBuf, to: PathBuf },
     ResetPassword(String),
     NewKey,
+    ImportRestcomm(PathBuf),
     PruneEvents(UnixTime),
 }
 
@@ -275,6 +295,10 @@ impl Cli {
             Some(Command::Admin(AdminCommand::NewKey { key })) => {
                 key_file_config(&mut config, key)?;
                 Task::NewKey
+            }
+            Some(Command::Import(ImportCommand::Restcomm { file, key })) => {
+                key_file_config(&mut config, key)?;
+                Task::ImportRestcomm(file)
             }
             Some(Command::Events(EventsCommand::Prune { before, key })) => {
                 key_file_config(&mut config, key)?;
@@ -396,6 +420,36 @@ mod tests {
                 to: "postgres://u@h/d".into()
             }
         );
+    }
+
+    #[test]
+    fn import_restcomm_takes_a_file_the_database_and_the_key_file() {
+        let (task_, config) = task(&["--db", "new.db", "import", "restcomm", "restcomm.script"]);
+        assert_eq!(task_, Task::ImportRestcomm("restcomm.script".into()));
+        assert_eq!(config.key_file, PathBuf::from("new.db.key"));
+        let url = "postgres://app@db.example.com/switchboard";
+        assert!(parse(&["--db", url, "import", "restcomm", "dump.sql"])
+            .unwrap()
+            .into_config()
+            .is_err());
+        let (_, config) = task(&[
+            "--db",
+            url,
+            "import",
+            "restcomm",
+            "dump.sql",
+            "--key-file",
+            "k",
+        ]);
+        assert_eq!(config.key_file, PathBuf::from("k"));
+        for args in [
+            &["import", "restcomm"][..],
+            &["import", "restcomm", "f", "--listen", "127.0.0.1:9"],
+            &["import", "restcomm", "f", "--bcrypt-cost", "4"],
+            &["import", "hsqldb", "f"],
+        ] {
+            assert!(parse(args).is_err(), "{args:?}");
+        }
     }
 
     #[test]

@@ -8,6 +8,7 @@ pub mod commands;
 pub mod config;
 pub mod domain;
 pub mod http;
+pub mod import;
 pub mod key_file;
 pub mod logging;
 pub mod metrics;

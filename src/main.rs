@@ -32,6 +32,7 @@ fn main() -> ExitCode {
         Task::Copy { from, to } => commands::copy(&from, &to),
         Task::ResetPassword(email) => commands::reset_password(&config, &email),
         Task::NewKey => commands::new_key(&config),
+        Task::ImportRestcomm(file) => commands::import_restcomm(&config, &file),
         Task::PruneEvents(before) => commands::prune_events(&config, before),
     };
     match outcome {

@@ -14,6 +14,7 @@ const WORDS = {
   'account.reactivated': 'Reactivated',
   'account.closed': 'Closed',
   'account.password-reset': 'Password reset by the operator',
+  'account.imported': 'Imported from Restcomm-Connect',
   'events.pruned': 'Old events deleted by the operator',
   'auth-token.secondary-created': 'Secondary AuthToken created',
   'auth-token.secondary-deleted': 'Secondary AuthToken deleted',

@@ -5,6 +5,7 @@
 mod backup;
 mod check;
 mod copy;
+mod import;
 mod new_key;
 mod prune_events;
 mod reset_password;
@@ -12,6 +13,7 @@ mod reset_password;
 pub use backup::backup;
 pub use check::check;
 pub use copy::copy;
+pub use import::import_restcomm;
 pub use new_key::new_key;
 pub use prune_events::prune_events;
 pub use reset_password::reset_password;

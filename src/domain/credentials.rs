@@ -13,6 +13,10 @@ use super::account::{Account, AccountSid, Email, FriendlyName};
 use super::error::Invalid;
 use super::keys::{ApiKey, KeySid};
 
+mod restcomm;
+
+pub use restcomm::RestcommToken;
+
 type HmacSha256 = Hmac<Sha256>;
 
 /// The installation secret, kept in a file beside (never inside) the database: a copy of the
@@ -300,20 +304,26 @@ impl Credentials {
         first_16(&mac)
     }
 
-    fn seal_pad(&self, account: &Account, salt: &str) -> [u8; 16] {
-        let pad = self.key.mac(&[
-            b"authtoken/seal",
-            account.sid.as_str().as_bytes(),
-            salt.as_bytes(),
-        ]);
+    fn seal_pad(&self, sid: &AccountSid, salt: &str) -> [u8; 16] {
+        let pad = self
+            .key
+            .mac(&[b"authtoken/seal", sid.as_str().as_bytes(), salt.as_bytes()]);
         first_16(&pad)
+    }
+
+    /// A salt that carries `token` sealed (see [`Credentials::token`]): the token an account
+    /// keeps until its password is next set.
+    fn salt_sealing(&self, sid: &AccountSid, salt: &str, token: &[u8; 16]) -> String {
+        let pad = self.seal_pad(sid, salt);
+        let sealed: [u8; 16] = std::array::from_fn(|i| token[i] ^ pad[i]);
+        format!("{salt}.{}", hex::encode(sealed))
     }
 
     /// `None` when the sealed part is damaged: the token is then one nobody knows.
     fn unseal(&self, account: &Account, salt: &str, sealed: &str) -> Option<[u8; 16]> {
         let mut bytes = [0u8; 16];
         hex::decode_to_slice(sealed, &mut bytes).ok()?;
-        let pad = self.seal_pad(account, salt);
+        let pad = self.seal_pad(&account.sid, salt);
         Some(std::array::from_fn(|i| bytes[i] ^ pad[i]))
     }
 
@@ -324,9 +334,7 @@ impl Credentials {
             return account.token_salt.clone();
         }
         let token = self.mint(account);
-        let pad = self.seal_pad(account, &account.token_salt);
-        let sealed: [u8; 16] = std::array::from_fn(|i| token[i] ^ pad[i]);
-        format!("{}.{}", account.token_salt, hex::encode(sealed))
+        self.salt_sealing(&account.sid, &account.token_salt, &token)
     }
 
     pub fn token_matches(&self, account: &Account, secret: &str) -> bool {
@@ -357,7 +365,7 @@ impl Credentials {
         let secondary = account.secondary.as_ref()?;
         let token = self.secondary_bytes(account, &secondary.salt);
         let salt = Self::new_token_salt();
-        let pad = self.seal_pad(account, &salt);
+        let pad = self.seal_pad(&account.sid, &salt);
         let sealed: [u8; 16] = std::array::from_fn(|i| token[i] ^ pad[i]);
         Some(format!("{salt}.{}", hex::encode(sealed)))
     }
@@ -405,6 +413,9 @@ impl Credentials {
             self.burn_time(secret);
             return PasswordCheck::Wrong;
         };
+        if let Some(check) = restcomm::password_check(hash) {
+            return self.verify_restcomm_password(account, check, secret);
+        }
         let password = normalized(secret);
         if self.bcrypt_matches(&password, hash) {
             self.verified.insert(&account.sid, &password, hash);

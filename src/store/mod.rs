@@ -23,7 +23,7 @@ pub use lock::{lock_path, InstanceLock};
 pub use postgres::{CheckedPostgres, PostgresStore, Settings};
 pub use sqlite::{CheckedDatabase, OpenError, SqliteStore, StorageLimit, StoreOptions, SyncMode};
 pub use transfer::{
-    read_installation, write_installation, AccountRow, CopyError, Installation, KeyRow,
+    read_installation, write_installation, AccountRow, CopyError, EventRow, Installation, KeyRow,
 };
 
 /// A database that passed every check and has not been written to yet: a start that fails

@@ -201,13 +201,49 @@ fn exists(client: &mut impl postgres::GenericClient, sql: &str) -> Result<bool, 
         .map_err(|error| CopyError::Target(database_error(error)))
 }
 
-/// Column arrays unnested in one statement: a few round trips for any number of accounts. The
-/// identity sequence then moves past the copied numbers, so new accounts list after them.
+/// Column arrays unnested, one statement per chunk of rows: a few round trips for any number
+/// of accounts, keys and events, and no message too large for the server. Each identity sequence
+/// then moves past the copied numbers, so new accounts and events list after them.
 fn fill(tx: &mut Transaction<'_>, installation: &Installation) -> Result<(), postgres::Error> {
-    let rows = &installation.accounts;
-    let text = |f: fn(&AccountRow) -> &String| rows.iter().map(f).cloned().collect::<Vec<_>>();
-    let optional =
-        |f: fn(&AccountRow) -> &Option<String>| rows.iter().map(f).cloned().collect::<Vec<_>>();
+    for rows in installation.accounts.chunks(FILL_CHUNK) {
+        fill_accounts(tx, rows)?;
+    }
+    tx.execute(
+        "SELECT setval(pg_get_serial_sequence('accounts', 'seq'), coalesce(max(seq), 0) + 1, false)
+         FROM accounts",
+        &[],
+    )?;
+    for keys in installation.keys.chunks(FILL_CHUNK) {
+        fill_keys(tx, keys)?;
+    }
+    tx.execute(
+        "SELECT setval(pg_get_serial_sequence('api_keys', 'seq'), coalesce(max(seq), 0) + 1, false)
+         FROM api_keys",
+        &[],
+    )?;
+    for events in installation.events.chunks(FILL_CHUNK) {
+        fill_events(tx, events)?;
+    }
+    tx.execute(
+        "SELECT setval(pg_get_serial_sequence('events', 'seq'), coalesce(max(seq), 0) + 1, false)
+         FROM events",
+        &[],
+    )?;
+    for (name, value) in carried_rows(installation) {
+        tx.execute(
+            "INSERT INTO installation (name, value) VALUES ($1, $2)",
+            &[&name, &value],
+        )?;
+    }
+    Ok(())
+}
+
+/// Accounts per INSERT: each statement's arrays stay a few megabytes.
+const FILL_CHUNK: usize = 10_000;
+
+fn fill_accounts(tx: &mut Transaction<'_>, rows: &[AccountRow]) -> Result<(), postgres::Error> {
+    let text = |f: fn(&AccountRow) -> &String| rows.iter().map(f).collect::<Vec<_>>();
+    let optional = |f: fn(&AccountRow) -> &Option<String>| rows.iter().map(f).collect::<Vec<_>>();
     let number = |f: fn(&AccountRow) -> i64| rows.iter().map(f).collect::<Vec<_>>();
     let secondary_created: Vec<Option<i64>> =
         rows.iter().map(|row| row.secondary_created).collect();
@@ -243,23 +279,10 @@ fn fill(tx: &mut Transaction<'_>, installation: &Installation) -> Result<(), pos
             &secondary_created,
         ],
     )?;
-    tx.execute(
-        "SELECT setval(pg_get_serial_sequence('accounts', 'seq'), coalesce(max(seq), 0) + 1, false)
-         FROM accounts",
-        &[],
-    )?;
-    fill_keys(tx, &installation.keys)?;
-    fill_events(tx, &installation.events)?;
-    for (name, value) in carried_rows(installation) {
-        tx.execute(
-            "INSERT INTO installation (name, value) VALUES ($1, $2)",
-            &[&name, &value],
-        )?;
-    }
     Ok(())
 }
 
-/// The keys as the accounts are filled: one statement, then the sequence moved past them.
+/// As for accounts: one statement of column arrays per chunk.
 fn fill_keys(tx: &mut Transaction<'_>, keys: &[KeyRow]) -> Result<(), postgres::Error> {
     let text = |f: fn(&KeyRow) -> &String| keys.iter().map(f).cloned().collect::<Vec<_>>();
     let number = |f: fn(&KeyRow) -> i64| keys.iter().map(f).collect::<Vec<_>>();
@@ -281,21 +304,15 @@ fn fill_keys(tx: &mut Transaction<'_>, keys: &[KeyRow]) -> Result<(), postgres::
             &number(|key| key.seq),
         ],
     )?;
-    tx.execute(
-        "SELECT setval(pg_get_serial_sequence('api_keys', 'seq'), coalesce(max(seq), 0) + 1, false)
-         FROM api_keys",
-        &[],
-    )?;
     Ok(())
 }
 
-/// As for accounts: one statement of column arrays, then the sequence moves past the copied
-/// numbers so that new events order after them.
+/// As for accounts: one statement of column arrays per chunk.
 fn fill_events(tx: &mut Transaction<'_>, events: &[EventRow]) -> Result<(), postgres::Error> {
-    let column = |index: usize| -> Vec<Option<String>> {
-        events.iter().map(|row| row.texts[index].clone()).collect()
+    let column = |index: usize| -> Vec<Option<&String>> {
+        events.iter().map(|row| row.texts[index].as_ref()).collect()
     };
-    let texts: Vec<Vec<Option<String>>> = (0..EVENT_TEXTS).map(column).collect();
+    let texts: Vec<Vec<Option<&String>>> = (0..EVENT_TEXTS).map(column).collect();
     let dates: Vec<i64> = events.iter().map(|row| row.event_date).collect();
     let seqs: Vec<i64> = events.iter().map(|row| row.seq).collect();
     let arrays = (1..=EVENT_TEXTS)
@@ -315,10 +332,5 @@ fn fill_events(tx: &mut Transaction<'_>, events: &[EventRow]) -> Result<(), post
     params.push(&dates);
     params.push(&seqs);
     tx.execute(&sql, &params)?;
-    tx.execute(
-        "SELECT setval(pg_get_serial_sequence('events', 'seq'), coalesce(max(seq), 0) + 1, false)
-         FROM events",
-        &[],
-    )?;
     Ok(())
 }
