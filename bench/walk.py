@@ -1,4 +1,5 @@
-"""Follows next_page_uri from a first page for STEPS pages and prints the path reached.
+"""Follows next_page_uri (accounts) or meta.next_page_url (events) from a first page for STEPS
+pages and prints the path reached.
 
 Usage: walk.py PORT AUTHORIZATION FIRST_PATH STEPS
 """
@@ -7,6 +8,7 @@ import re
 import sys
 
 NEXT = re.compile(rb'"next_page_uri":"([^"]+)"')
+NEXT_URL = re.compile(rb'"next_page_url":"https?://[^/"]+([^"]+)"')
 
 
 def main():
@@ -19,9 +21,13 @@ def main():
         if reply.status != 200:
             sys.exit(f"walk: {reply.status} on {path}")
         found = NEXT.search(body, max(0, len(body) - 1024))
+        if found:
+            path = "/restcomm" + found.group(1).decode()
+            continue
+        found = NEXT_URL.search(body)
         if not found:
-            sys.exit(f"walk: no next_page_uri after {path}")
-        path = "/restcomm" + found.group(1).decode()
+            sys.exit(f"walk: no next page after {path}")
+        path = found.group(1).decode().replace("\\u0026", "&")
     print(path)
 
 

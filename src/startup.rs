@@ -293,6 +293,7 @@ fn http_server(
     let service = web::Data::new(service);
     let pages = web::Data::new(PageCache::default());
     let proxies = config.trusted_proxies.clone();
+    let metered = config.metrics_listen.is_some();
     let server = HttpServer::new(move || {
         App::new()
             .app_data(service.clone())
@@ -300,7 +301,11 @@ fn http_server(
             .app_data(proxies.clone())
             .wrap(security::default_headers())
             .wrap(middleware::from_fn(security::access_log))
-            .wrap(middleware::from_fn(crate::http::metrics::count_request))
+            // Counted only where someone can scrape them: the default costs nothing.
+            .wrap(middleware::Condition::new(
+                metered,
+                middleware::from_fn(crate::http::metrics::count_request),
+            ))
             .configure(routes::configure)
     })
     .workers(config.workers)
