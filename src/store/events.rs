@@ -47,13 +47,17 @@ fn shape_sql(dialect: Dialect, scope: usize, newer: bool) -> String {
     let t = |n| dialect.text(n);
     let column = ["e.account_sid", "e.root_sid", "e.branch_sid"][scope];
     let (operator, direction) = if newer { (">", "ASC") } else { ("<", "DESC") };
+    // The cursor already holds the date bound on the side the walk starts from (see
+    // `Params::of`); that bound is written `+ 0` so the planner starts the index walk at the
+    // cursor, not at the bound (which cost a scan of every newer event on a deep page).
+    let (start_bound, end_bound) = if newer { ("+ 0 ", "") } else { ("", "+ 0 ") };
     format!(
         "SELECT {COLUMNS} FROM events e WHERE {column} = {scope_param} \
          AND ({actor} IS NULL OR e.actor_sid = {actor}) \
          AND ({kind} IS NULL OR e.event_type = {kind}) \
          AND ({resource} IS NULL OR e.resource_sid = {resource}) \
          AND ({address} IS NULL OR e.source_ip = {address}) \
-         AND e.event_date >= {start} AND e.event_date <= {end} \
+         AND e.event_date {start_bound}>= {start} AND e.event_date {end_bound}<= {end} \
          AND (e.event_date, e.seq) {operator} ({date}, {seq}) \
          ORDER BY e.event_date {direction}, e.seq {direction} LIMIT {limit}",
         scope_param = p(1),
@@ -121,14 +125,23 @@ impl<'a> Params<'a> {
             Some(Position::Before(cursor)) => (cursor.created.0, cursor.seq, true),
             Some(Position::Offset(_)) | None => (i64::MAX, i64::MAX, false),
         };
+        let start = query.start.map_or(i64::MIN, |start| start.0);
+        let end = query.end.map_or(i64::MAX, |end| end.0);
+        // The date bound a walk starts from, as a cursor: older than (end + 1, any seq), or
+        // newer than (start - 1, any seq); the nearer of it and the page's own cursor.
+        let (date, seq) = if reverse {
+            (date, seq).max((start.saturating_sub(1), i64::MAX))
+        } else {
+            (date, seq).min((end.saturating_add(1), i64::MIN))
+        };
         Params {
             scope,
             actor: query.actor.as_ref().map(Sid::as_str),
             event_type: query.event_type.map(EventType::as_str),
             resource: query.resource.as_ref().map(Sid::as_str),
             address: query.address.map(|address| address.to_string()),
-            start: query.start.map_or(i64::MIN, |start| start.0),
-            end: query.end.map_or(i64::MAX, |end| end.0),
+            start,
+            end,
             date,
             seq,
             limit: i64::try_from(query.limit).unwrap_or(i64::MAX),
