@@ -66,8 +66,15 @@ pub fn open_existing(options: &StoreOptions) -> Result<Opened, OpenError> {
     }
 }
 
+/// Connections (and threads) a PostgreSQL node keeps at least. Each request waits a round
+/// trip on one; a few would cap a node at a few times the inverse of that wait, whatever its
+/// cores, while 16 per node leave room for six nodes under PostgreSQL's default 100.
+const POSTGRES_MIN_CONNECTIONS: usize = 16;
+
 fn open_postgres(settings: Settings, options: &StoreOptions) -> Result<Opened, OpenError> {
-    let connections = usize::try_from(options.readers).unwrap_or(usize::MAX);
+    let connections = usize::try_from(options.readers)
+        .unwrap_or(usize::MAX)
+        .max(POSTGRES_MIN_CONNECTIONS);
     CheckedPostgres::check(settings, connections, options.busy_wait).map(Opened::Postgres)
 }
 
