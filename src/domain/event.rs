@@ -499,9 +499,17 @@ mod tests {
         let first = EventSid::generate();
         std::thread::sleep(std::time::Duration::from_millis(2));
         let second = EventSid::generate();
-        assert!(EventSid::parse(first.as_str()).is_some(), "{}", first.as_str());
+        assert!(
+            EventSid::parse(first.as_str()).is_some(),
+            "{}",
+            first.as_str()
+        );
         assert!(first.as_str() < second.as_str());
-        assert_ne!(first.as_str()[14..], second.as_str()[14..], "the rest is random");
+        assert_ne!(
+            first.as_str()[14..],
+            second.as_str()[14..],
+            "the rest is random"
+        );
     }
 
     #[test]
