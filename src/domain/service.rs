@@ -673,25 +673,44 @@ fn counted_name(user: &str) -> String {
 /// At most `page_size` accounts, and whether any follow them.
 fn read_page(
     reader: &dyn AccountRead,
-    mut query: ListQuery,
+    query: ListQuery,
     page_size: usize,
 ) -> Result<(Vec<Listed>, bool), DomainError> {
-    let mut accounts = reader.list(&query)?;
-    let has_next = match &query.position {
+    let list = |position: &Position, limit: usize| {
+        let query = ListQuery {
+            position: position.clone(),
+            limit,
+            ..query.clone()
+        };
+        Ok(reader.list(&query)?)
+    };
+    page_of(&query.position, query.limit, page_size, list, |listed| {
+        &listed.cursor
+    })
+}
+
+/// At most `page_size` items of a listing, and whether any follow them. `list` reads at most
+/// `limit` items from a position; `limit` is one more than the page, to tell whether another
+/// follows, except going backwards.
+fn page_of<T>(
+    position: &Position,
+    limit: usize,
+    page_size: usize,
+    list: impl Fn(&Position, usize) -> Result<Vec<T>, DomainError>,
+    cursor: impl Fn(&T) -> &Cursor,
+) -> Result<(Vec<T>, bool), DomainError> {
+    let mut items = list(position, limit)?;
+    let has_next = match position {
         // Going backwards, the page after this one is the page the token came from; it
         // exists unless everything after this page has gone since.
-        Position::Before(_) => match accounts.last() {
-            Some(last) => {
-                query.position = Position::After(last.cursor.clone());
-                query.limit = 1;
-                !reader.list(&query)?.is_empty()
-            }
+        Position::Before(_) => match items.last() {
+            Some(last) => !list(&Position::After(cursor(last).clone()), 1)?.is_empty(),
             None => false,
         },
-        _ => accounts.len() > page_size,
+        _ => items.len() > page_size,
     };
-    accounts.truncate(page_size);
-    Ok((accounts, has_next))
+    items.truncate(page_size);
+    Ok((items, has_next))
 }
 
 /// An Administrator that may have sub-accounts lists its subtree; anyone else, itself.

@@ -253,22 +253,18 @@ impl AccountService {
 /// At most `page_size` keys, and whether any follow them.
 fn read_key_page(
     reader: &dyn AccountRead,
-    mut query: KeyQuery,
+    query: KeyQuery,
     page_size: usize,
 ) -> Result<(Vec<ListedKey>, bool), DomainError> {
-    let mut keys = reader.list_keys(&query)?;
-    let has_next = match &query.position {
-        // Going backwards, the page after this one is the page the token came from.
-        Position::Before(_) => match keys.last() {
-            Some(last) => {
-                query.position = Position::After(last.cursor.clone());
-                query.limit = 1;
-                !reader.list_keys(&query)?.is_empty()
-            }
-            None => false,
-        },
-        _ => keys.len() > page_size,
+    let list = |position: &Position, limit: usize| {
+        let query = KeyQuery {
+            position: position.clone(),
+            limit,
+            ..query.clone()
+        };
+        Ok(reader.list_keys(&query)?)
     };
-    keys.truncate(page_size);
-    Ok((keys, has_next))
+    super::page_of(&query.position, query.limit, page_size, list, |listed| {
+        &listed.cursor
+    })
 }
