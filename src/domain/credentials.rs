@@ -229,6 +229,7 @@ pub struct Credentials {
     key: InstallationKey,
     bcrypt_cost: u32,
     verified: VerifiedCache,
+    tokens: DerivedTokens,
     dummy_hash: OnceLock<String>,
 }
 
@@ -238,6 +239,7 @@ impl Credentials {
             key,
             bcrypt_cost,
             verified: VerifiedCache::new(4096),
+            tokens: DerivedTokens::default(),
             dummy_hash: OnceLock::new(),
         }
     }
@@ -282,6 +284,11 @@ impl Credentials {
     /// salt)`. Like the minted token, it cannot be read without the key file; and a password
     /// set afresh brings a new plain salt.
     pub fn token(&self, account: &Account) -> String {
+        self.tokens
+            .get_or_derive(account, || self.derive_token(account))
+    }
+
+    fn derive_token(&self, account: &Account) -> String {
         let bytes = match account.token_salt.split_once('.') {
             Some((salt, sealed)) => self.unseal(account, salt, sealed),
             None => None,
@@ -464,6 +471,52 @@ impl Credentials {
     /// Called whenever an account's password changes.
     pub fn forget(&self, sid: &AccountSid) {
         self.verified.forget(sid);
+    }
+}
+
+/// AuthTokens as derived, by everything they derive from (Sid, salt and hash), so a changed
+/// password or salt can never find an old token. A request signed with a token derives it
+/// to check it and again to show it, each an HMAC over the password's hash; this map spares
+/// both. Tokens never leave this process's memory, as the page cache's pages do not.
+#[derive(Default)]
+struct DerivedTokens {
+    entries: Mutex<HashMap<String, String>>,
+}
+
+impl DerivedTokens {
+    const CAPACITY: usize = 4096;
+
+    fn get_or_derive(&self, account: &Account, derive: impl FnOnce() -> String) -> String {
+        let inputs = Self::inputs(account);
+        if let Some(token) = self.entries().get(&inputs) {
+            return token.clone();
+        }
+        let token = derive();
+        let mut entries = self.entries();
+        if entries.len() >= Self::CAPACITY {
+            entries.clear();
+        }
+        entries.insert(inputs, token.clone());
+        token
+    }
+
+    /// Sids, salts and hashes hold no newline, so the joined text tells them apart.
+    fn inputs(account: &Account) -> String {
+        let hash = account.password_hash.as_deref().unwrap_or("");
+        let mut inputs = String::with_capacity(
+            account.sid.as_str().len() + account.token_salt.len() + hash.len() + 2,
+        );
+        for part in [account.sid.as_str(), &account.token_salt, hash] {
+            inputs.push_str(part);
+            inputs.push('\n');
+        }
+        inputs
+    }
+
+    fn entries(&self) -> std::sync::MutexGuard<'_, HashMap<String, String>> {
+        self.entries
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner())
     }
 }
 
@@ -657,6 +710,33 @@ mod tests {
             .hash_again(password.expose())
             .unwrap()
             .starts_with("$2b$05$"));
+    }
+
+    #[test]
+    fn a_remembered_token_is_the_derived_one_and_any_changed_input_derives_afresh() {
+        let creds = Credentials::new(InstallationKey::generate(), 4);
+        let owner = account(Some("$2b$04$first".into()));
+        let token = creds.token(&owner);
+        assert_eq!(creds.token(&owner), creds.derive_token(&owner));
+        assert_eq!(creds.token(&owner), token);
+        let changed = [
+            Account {
+                password_hash: Some("$2b$04$other".into()),
+                ..owner.clone()
+            },
+            Account {
+                token_salt: Credentials::new_token_salt(),
+                ..owner.clone()
+            },
+            Account {
+                sid: AccountSid::random(),
+                ..owner.clone()
+            },
+        ];
+        for other in changed {
+            assert_eq!(creds.token(&other), creds.derive_token(&other));
+            assert_ne!(creds.token(&other), token);
+        }
     }
 
     #[test]

@@ -55,6 +55,11 @@ pub async fn access_log(
 /// Makes a client-supplied value safe for a one-line log: control characters (CR and LF among
 /// them), quotes and backslashes are escaped, and overlong values are cut at `max` characters.
 pub fn log_safe(value: &str, max: usize) -> String {
+    // Nearly every value (a path, a method) is short plain ASCII: one scan and one copy.
+    let plain = |b: &u8| b.is_ascii_graphic() && !matches!(b, b'"' | b'\\') || *b == b' ';
+    if value.len() <= max && value.as_bytes().iter().all(plain) {
+        return value.to_owned();
+    }
     let mut escaped = String::with_capacity(value.len().min(max));
     for (count, c) in value.chars().enumerate() {
         if count == max {

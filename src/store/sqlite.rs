@@ -1,6 +1,10 @@
 //! Reads run on the request's own thread with a pooled connection (a point read takes a few
 //! microseconds, less than a hop to another thread would); writes go to the single writer.
+//! Accounts and keys read by Sid are kept until the next commit (see [`recent`]).
 
+mod recent;
+
+use std::cell::OnceCell;
 use std::fmt;
 use std::io::Read;
 use std::path::{Path, PathBuf};
@@ -29,6 +33,7 @@ use crate::domain::store::{
     WriteJob, WriteReply,
 };
 use crate::domain::throttle::{FailureCounts, MemoryCounts, ThrottleLimits};
+use recent::Recent;
 
 /// `full`: an answered write survives power loss. `normal`: it survives a crash of the
 /// process, but the last commits may be lost on power loss.
@@ -172,6 +177,7 @@ pub struct SqliteStore {
     /// Its own connection, so that `PRAGMA data_version` compares like with like: the number
     /// is per connection, and changes when any other connection (or process) commits.
     watcher: Mutex<Connection>,
+    recent: Recent,
 }
 
 /// A database file that passed every check but has not been written to yet: a start-up that
@@ -326,6 +332,7 @@ impl CheckedDatabase {
             readers,
             writer: Writer::start(conn, options.storage_limit),
             watcher: Mutex::new(watcher),
+            recent: Recent::default(),
         })
     }
 }
@@ -525,13 +532,13 @@ fn prepare_writer(conn: &Connection, options: &StoreOptions) -> Result<(), OpenE
 
 impl Store for SqliteStore {
     fn read(&self, mut job: Box<dyn ReadJob>) -> Answer<Box<dyn ReadJob>> {
-        Answer::Done(match self.readers.get() {
-            Ok(conn) => {
-                job.run(&PooledReader(conn));
-                Ok(job)
-            }
-            Err(_) => Err(StoreError::Busy),
-        })
+        let reader = Reader {
+            store: self,
+            conn: OnceCell::new(),
+            version: OnceCell::new(),
+        };
+        job.run(&reader);
+        Answer::Done(Ok(job))
     }
 
     fn write(&self, job: WriteJob) -> Result<WriteReply, StoreError> {
@@ -545,18 +552,7 @@ impl Store for SqliteStore {
     }
 
     fn data_version(&self) -> Answer<DataVersion> {
-        let watcher = self
-            .watcher
-            .lock()
-            .unwrap_or_else(|poisoned| poisoned.into_inner());
-        let version = watcher
-            .prepare_cached("PRAGMA data_version")
-            .and_then(|mut statement| statement.query_row([], |row| row.get::<_, i64>(0)));
-        Answer::Done(
-            version
-                .map(|version| DataVersion::counter(version as u64))
-                .map_err(StoreError::from),
-        )
+        Answer::Done(self.version().map(DataVersion::counter))
     }
 
     /// Lets queued writes finish, then folds the write-ahead log into the database file, so
@@ -577,35 +573,91 @@ impl Store for SqliteStore {
     }
 }
 
-struct PooledReader(PooledConnection<SqliteConnectionManager>);
+impl SqliteStore {
+    fn version(&self) -> Result<u64, StoreError> {
+        let watcher = self
+            .watcher
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner());
+        let version = watcher
+            .prepare_cached("PRAGMA data_version")?
+            .query_row([], |row| row.get::<_, i64>(0))?;
+        Ok(version as u64)
+    }
+}
 
-impl AccountRead for PooledReader {
+/// One read job's view: a pooled connection taken when a query first needs it (a job answered
+/// from [`Recent`] needs none), and the data version read once, before any row.
+struct Reader<'a> {
+    store: &'a SqliteStore,
+    conn: OnceCell<PooledConnection<SqliteConnectionManager>>,
+    version: OnceCell<u64>,
+}
+
+impl Reader<'_> {
+    fn conn(&self) -> Result<&Connection, StoreError> {
+        if let Some(conn) = self.conn.get() {
+            return Ok(conn);
+        }
+        let conn = self.store.readers.get().map_err(|_| StoreError::Busy)?;
+        Ok(self.conn.get_or_init(|| conn))
+    }
+
+    fn version(&self) -> Result<u64, StoreError> {
+        if let Some(version) = self.version.get() {
+            return Ok(*version);
+        }
+        let version = self.store.version()?;
+        Ok(*self.version.get_or_init(|| version))
+    }
+}
+
+impl AccountRead for Reader<'_> {
     fn find(&self, key: &AccountKey) -> Result<Option<Account>, StoreError> {
-        find(&self.0, key)
+        let AccountKey::Sid(sid) = key else {
+            return find(self.conn()?, key);
+        };
+        let version = self.version()?;
+        if let Some(account) = self.store.recent.account(version, sid) {
+            return Ok(Some(account));
+        }
+        let found = find(self.conn()?, key)?;
+        if let Some(account) = &found {
+            self.store.recent.keep_account(version, account);
+        }
+        Ok(found)
     }
     fn list(&self, query: &ListQuery) -> Result<Vec<Listed>, StoreError> {
-        list(&self.0, query)
+        list(self.conn()?, query)
     }
     fn is_empty(&self) -> Result<bool, StoreError> {
-        is_empty(&self.0)
+        is_empty(self.conn()?)
     }
     fn find_key(&self, sid: &KeySid) -> Result<Option<ApiKey>, StoreError> {
-        find_key(&self.0, sid)
+        let version = self.version()?;
+        if let Some(key) = self.store.recent.key(version, sid) {
+            return Ok(Some(key));
+        }
+        let found = find_key(self.conn()?, sid)?;
+        if let Some(key) = &found {
+            self.store.recent.keep_key(version, key);
+        }
+        Ok(found)
     }
     fn list_keys(&self, query: &KeyQuery) -> Result<Vec<ListedKey>, StoreError> {
-        list_keys(&self.0, query)
+        list_keys(self.conn()?, query)
     }
     fn count_keys(&self, account: &AccountSid) -> Result<usize, StoreError> {
-        count_keys(&self.0, account)
+        count_keys(self.conn()?, account)
     }
     fn first_root(&self) -> Result<Option<Account>, StoreError> {
-        first_root(&self.0)
+        first_root(self.conn()?)
     }
     fn find_event(&self, sid: &EventSid) -> Result<Option<Event>, StoreError> {
-        find_event(&self.0, sid)
+        find_event(self.conn()?, sid)
     }
     fn list_events(&self, query: &EventQuery) -> Result<Vec<ListedEvent>, StoreError> {
-        list_events(&self.0, query)
+        list_events(self.conn()?, query)
     }
 }
 

@@ -234,3 +234,40 @@ fn passwords_easy_to_guess_are_refused_with_the_reason() {
     let strong = create("strong@example.com", "correct horse battery staple", None);
     assert_eq!(strong.status, 201, "{}", strong.body);
 }
+
+/// A server may keep what it read between commits, but a commit made by anything else (here,
+/// another connection to the same database, as `admin reset-password` beside the server is)
+/// must count from the very next request.
+#[test]
+fn credentials_changed_elsewhere_stop_working_at_once() {
+    let app = spawn_app();
+    let member = app.create_member(&app.admin_auth(), "member@example.com", &[]);
+    let own = format!("/Accounts/{}.json", member.sid);
+    let created = app.post(
+        &format!("/Accounts/{}/Keys.json", member.sid),
+        &member.token_auth(),
+        &[("FriendlyName", "program")],
+    );
+    let key = created.json();
+    let key_auth = Auth::basic(
+        key["sid"].as_str().unwrap(),
+        key["secret"].as_str().unwrap(),
+    );
+    for _ in 0..3 {
+        assert_eq!(app.get(&own, &member.token_auth()).status, 200);
+        assert_eq!(app.get(&own, &key_auth).status, 200);
+    }
+
+    app.commit_elsewhere(&format!(
+        "UPDATE accounts SET token_salt = 'changed elsewhere' WHERE sid = '{}'",
+        member.sid
+    ));
+    app.get(&own, &member.token_auth()).assert_error(401, 20003);
+    assert_eq!(app.get(&own, &key_auth).status, 200, "the key is untouched");
+
+    app.commit_elsewhere(&format!(
+        "DELETE FROM api_keys WHERE sid = '{}'",
+        key["sid"].as_str().unwrap()
+    ));
+    app.get(&own, &key_auth).assert_error(401, 20003);
+}
