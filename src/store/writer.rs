@@ -1,7 +1,7 @@
 //! The single writer. Requests queue up while a commit is in flight; the writer then runs all
-//! of them in one transaction (each in its own savepoint, so one failure rolls back only
-//! itself), commits once, and only then answers each. One fsync serves many writes, and no
-//! write is answered before it is durable.
+//! of them in one transaction, commits once, and only then answers each. One fsync serves many
+//! writes, and no write is answered before it is durable. When a job fails, the batch runs
+//! again with each job in its own savepoint, so that one failure rolls back only itself.
 
 use std::panic::{catch_unwind, AssertUnwindSafe};
 use std::sync::atomic::{AtomicUsize, Ordering};
@@ -207,19 +207,19 @@ fn checkpoint(conn: &Connection) {
 fn commit_batch(conn: &mut Connection, batch: Vec<Queued>) {
     let started = Instant::now();
     let writes = batch.len();
-    let mut tx = match conn.transaction_with_behavior(TransactionBehavior::Immediate) {
-        Ok(tx) => tx,
-        Err(error) => return answer_all_failed(batch, StoreError::from(error)),
+    let outcomes = match run_whole(conn, &batch) {
+        Some(Ok(outcomes)) => Ok(outcomes),
+        Some(Err(error)) => return answer_all_failed(batch, error),
+        None => run_one_by_one(conn, &batch),
     };
-    let mut outcomes = Vec::with_capacity(batch.len());
-    for Queued { job, reply } in batch {
-        outcomes.push((reply, run_job(&mut tx, job)));
-    }
-    let committed = tx.commit().map_err(StoreError::from);
+    let (committed, outcomes) = match outcomes {
+        Ok(outcomes) => (Ok(()), outcomes),
+        Err((error, outcomes)) => (Err(error), outcomes),
+    };
     if committed.is_ok() {
         metrics().transaction(writes, started.elapsed());
     }
-    for (reply, outcome) in outcomes {
+    for (Queued { reply, .. }, outcome) in batch.into_iter().zip(outcomes) {
         let outcome = match (&committed, outcome) {
             (Err(error), Ok(_)) => Err(DomainError::Store(error.clone())),
             (_, outcome) => outcome,
@@ -229,15 +229,69 @@ fn commit_batch(conn: &mut Connection, batch: Vec<Queued>) {
     }
 }
 
-fn run_job(tx: &mut Transaction<'_>, job: WriteJob) -> Result<Written, DomainError> {
+type Outcome = Result<Written, DomainError>;
+
+/// Every job of the batch in one transaction with no savepoints: a savepoint costs two
+/// statements and a copy of each page the job touches, about as much as the job's own writes.
+/// `None` when a job failed: the transaction is rolled back, so that the batch can run again
+/// job by job. Jobs may run again (see [`WriteJob`]).
+fn run_whole(conn: &mut Connection, batch: &[Queued]) -> Option<Result<Vec<Outcome>, StoreError>> {
+    let tx = match conn.transaction_with_behavior(TransactionBehavior::Immediate) {
+        Ok(tx) => tx,
+        Err(error) => return Some(Err(StoreError::from(error))),
+    };
+    let mut outcomes = Vec::with_capacity(batch.len());
+    for Queued { job, .. } in batch {
+        match guarded(job, &tx) {
+            Ok(written) => outcomes.push(Ok(written)),
+            // Dropping the transaction rolls it back.
+            Err(_) => return None,
+        }
+    }
+    Some(tx.commit().map(|()| outcomes).map_err(StoreError::from))
+}
+
+/// Each job in its own savepoint, so that a failure rolls back only itself; the outcomes
+/// come back with the commit's error when the commit failed.
+fn run_one_by_one(
+    conn: &mut Connection,
+    batch: &[Queued],
+) -> Result<Vec<Outcome>, (StoreError, Vec<Outcome>)> {
+    let mut tx = match conn.transaction_with_behavior(TransactionBehavior::Immediate) {
+        Ok(tx) => tx,
+        Err(error) => {
+            let error = StoreError::from(error);
+            let failed = batch
+                .iter()
+                .map(|_| Err(DomainError::Store(error.clone())))
+                .collect();
+            return Err((error, failed));
+        }
+    };
+    let outcomes: Vec<Outcome> = batch
+        .iter()
+        .map(|queued| run_job(&mut tx, &queued.job))
+        .collect();
+    match tx.commit() {
+        Ok(()) => Ok(outcomes),
+        Err(error) => Err((StoreError::from(error), outcomes)),
+    }
+}
+
+fn run_job(tx: &mut Transaction<'_>, job: &WriteJob) -> Outcome {
     let savepoint = tx.savepoint().map_err(StoreError::from)?;
-    let outcome = catch_unwind(AssertUnwindSafe(|| job(&mut InTransaction(&savepoint))))
-        .unwrap_or_else(|_| Err(DomainError::Internal("a write job panicked".into())));
+    let outcome = guarded(job, &savepoint);
     if outcome.is_ok() {
         savepoint.commit().map_err(StoreError::from)?;
     }
     // Dropping an uncommitted savepoint rolls it back.
     outcome
+}
+
+/// A job's panic is its failure alone, not the writer's.
+fn guarded(job: &WriteJob, conn: &Connection) -> Outcome {
+    catch_unwind(AssertUnwindSafe(|| job(&mut InTransaction(conn))))
+        .unwrap_or_else(|_| Err(DomainError::Internal("a write job panicked".into())))
 }
 
 fn answer_all_failed(batch: Vec<Queued>, error: StoreError) {
@@ -260,7 +314,7 @@ mod tests {
                 writer
                     .submit(Box::new(move |_| {
                         ran.fetch_add(1, Ordering::SeqCst);
-                        Err(DomainError::NotFound)
+                        Ok(Written::Done)
                     }))
                     .unwrap()
             })
@@ -268,14 +322,55 @@ mod tests {
         writer.close();
         assert_eq!(ran.load(Ordering::SeqCst), 50);
         for reply in replies {
-            assert!(matches!(
-                reply.blocking_recv(),
-                Ok(Err(DomainError::NotFound))
-            ));
+            assert!(matches!(reply.blocking_recv(), Ok(Ok(Written::Done))));
         }
         assert!(matches!(
             writer.submit(Box::new(|_| Err(DomainError::NotFound))),
             Err(StoreError::Failed(_))
         ));
+    }
+
+    /// Whichever batches the writes fall into, a failed job leaves nothing behind and every
+    /// other job's write stands.
+    #[test]
+    fn a_failed_job_rolls_back_alone() {
+        use crate::domain::account::Account;
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("writer.db");
+        let mut conn = Connection::open(&path).unwrap();
+        crate::store::migrate::migrate(&mut conn).unwrap();
+        let writer = Writer::start(conn, None);
+        let accounts: Vec<Account> = (0..30).map(|_| Account::sample(None)).collect();
+        let replies: Vec<_> = accounts
+            .iter()
+            .enumerate()
+            .map(|(index, account)| {
+                let account = account.clone();
+                let job: WriteJob = Box::new(move |tx| {
+                    tx.insert(&account)?;
+                    match index % 3 {
+                        1 => Err(DomainError::NotFound),
+                        _ => Ok(Written::Done),
+                    }
+                });
+                writer.submit(job).unwrap()
+            })
+            .collect();
+        writer.close();
+        for (index, reply) in replies.into_iter().enumerate() {
+            let outcome = reply.blocking_recv().unwrap();
+            assert_eq!(outcome.is_ok(), index % 3 != 1, "job {index}");
+        }
+        let conn = Connection::open(&path).unwrap();
+        for (index, account) in accounts.iter().enumerate() {
+            let stored: i64 = conn
+                .query_row(
+                    "SELECT count(*) FROM accounts WHERE sid = ?1",
+                    [account.sid.as_str()],
+                    |row| row.get(0),
+                )
+                .unwrap();
+            assert_eq!(stored == 1, index % 3 != 1, "account {index}");
+        }
     }
 }
