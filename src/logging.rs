@@ -23,11 +23,39 @@ pub fn init() -> LogWriter {
         .name("log-writer".into())
         .spawn(move || writer.write_periodically());
     env_logger::Builder::from_env(env_logger::Env::default().default_filter_or("info"))
+        .format(format_line)
         .target(env_logger::Target::Pipe(Box::new(Pipe(Arc::clone(
             &shared,
         )))))
         .init();
     LogWriter(shared)
+}
+
+/// env_logger's own layout (`[time LEVEL target] message`), with the time formatted once a
+/// second rather than once a line: at one access line per request, the line's layout was a
+/// tenth of what the access log costs.
+fn format_line(out: &mut env_logger::fmt::Formatter, record: &log::Record<'_>) -> io::Result<()> {
+    thread_local! {
+        static STAMP: std::cell::RefCell<(u64, String)> = const {
+            std::cell::RefCell::new((u64::MAX, String::new()))
+        };
+    }
+    let second = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |since| since.as_secs());
+    STAMP.with_borrow_mut(|(at, text)| {
+        if *at != second {
+            *at = second;
+            *text = out.timestamp_seconds().to_string();
+        }
+        writeln!(
+            out,
+            "[{text} {:<5} {}] {}",
+            record.level(),
+            record.target(),
+            record.args()
+        )
+    })
 }
 
 pub struct LogWriter(Arc<Shared>);

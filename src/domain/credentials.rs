@@ -229,7 +229,10 @@ pub struct Credentials {
     key: InstallationKey,
     bcrypt_cost: u32,
     verified: VerifiedCache,
-    tokens: DerivedTokens,
+    /// AuthTokens by [`token_inputs`].
+    tokens: Remembered,
+    /// Key secrets that matched, by their stored hash (which only that secret matches).
+    key_secrets: Remembered,
     dummy_hash: OnceLock<String>,
 }
 
@@ -239,7 +242,8 @@ impl Credentials {
             key,
             bcrypt_cost,
             verified: VerifiedCache::new(4096),
-            tokens: DerivedTokens::default(),
+            tokens: Remembered::default(),
+            key_secrets: Remembered::default(),
             dummy_hash: OnceLock::new(),
         }
     }
@@ -284,8 +288,13 @@ impl Credentials {
     /// salt)`. Like the minted token, it cannot be read without the key file; and a password
     /// set afresh brings a new plain salt.
     pub fn token(&self, account: &Account) -> String {
-        self.tokens
-            .get_or_derive(account, || self.derive_token(account))
+        let inputs = token_inputs(account);
+        if let Some(token) = self.tokens.get(&inputs) {
+            return token;
+        }
+        let token = self.derive_token(account);
+        self.tokens.keep(inputs, token.clone());
+        token
     }
 
     fn derive_token(&self, account: &Account) -> String {
@@ -387,8 +396,16 @@ impl Credentials {
     }
 
     pub fn key_matches(&self, key: &ApiKey, secret: &str) -> bool {
+        if let Some(matched) = self.key_secrets.get(&key.secret_hash) {
+            return constant_time_eq(matched.as_bytes(), secret.as_bytes());
+        }
         let presented = self.key_secret_hash(&key.sid, secret);
-        constant_time_eq(presented.as_bytes(), key.secret_hash.as_bytes())
+        let matches = constant_time_eq(presented.as_bytes(), key.secret_hash.as_bytes());
+        if matches {
+            self.key_secrets
+                .keep(key.secret_hash.clone(), secret.to_owned());
+        }
+        matches
     }
 
     /// Whether `secret` is one of the account's secrets that cost no bcrypt to test: the
@@ -474,43 +491,28 @@ impl Credentials {
     }
 }
 
-/// AuthTokens as derived, by everything they derive from (Sid, salt and hash), so a changed
-/// password or salt can never find an old token. A request signed with a token derives it
-/// to check it and again to show it, each an HMAC over the password's hash; this map spares
-/// both. Tokens never leave this process's memory, as the page cache's pages do not.
+/// Secrets this process already derived or checked, by what they derive from. A request
+/// signed with a token derives it to check it and again to show it, each an HMAC over the
+/// password's hash; a key's request checks its secret by another HMAC. These maps spare both.
+/// They live in this process's memory only, as the page cache's pages (which show tokens) do.
 #[derive(Default)]
-struct DerivedTokens {
+struct Remembered {
     entries: Mutex<HashMap<String, String>>,
 }
 
-impl DerivedTokens {
+impl Remembered {
     const CAPACITY: usize = 4096;
 
-    fn get_or_derive(&self, account: &Account, derive: impl FnOnce() -> String) -> String {
-        let inputs = Self::inputs(account);
-        if let Some(token) = self.entries().get(&inputs) {
-            return token.clone();
-        }
-        let token = derive();
+    fn get(&self, from: &str) -> Option<String> {
+        self.entries().get(from).cloned()
+    }
+
+    fn keep(&self, from: String, secret: String) {
         let mut entries = self.entries();
         if entries.len() >= Self::CAPACITY {
             entries.clear();
         }
-        entries.insert(inputs, token.clone());
-        token
-    }
-
-    /// Sids, salts and hashes hold no newline, so the joined text tells them apart.
-    fn inputs(account: &Account) -> String {
-        let hash = account.password_hash.as_deref().unwrap_or("");
-        let mut inputs = String::with_capacity(
-            account.sid.as_str().len() + account.token_salt.len() + hash.len() + 2,
-        );
-        for part in [account.sid.as_str(), &account.token_salt, hash] {
-            inputs.push_str(part);
-            inputs.push('\n');
-        }
-        inputs
+        entries.insert(from, secret);
     }
 
     fn entries(&self) -> std::sync::MutexGuard<'_, HashMap<String, String>> {
@@ -518,6 +520,20 @@ impl DerivedTokens {
             .lock()
             .unwrap_or_else(|poisoned| poisoned.into_inner())
     }
+}
+
+/// Everything an AuthToken derives from (Sid, salt and hash), so a changed password or salt
+/// can never find an old token. Sids, salts and hashes hold no newline.
+fn token_inputs(account: &Account) -> String {
+    let hash = account.password_hash.as_deref().unwrap_or("");
+    let mut inputs = String::with_capacity(
+        account.sid.as_str().len() + account.token_salt.len() + hash.len() + 2,
+    );
+    for part in [account.sid.as_str(), &account.token_salt, hash] {
+        inputs.push_str(part);
+        inputs.push('\n');
+    }
+    inputs
 }
 
 /// Verified (account, password) pairs, keyed by an HMAC under a key that lives only in this
@@ -819,8 +835,12 @@ mod tests {
             created: UnixTime(0),
             updated: UnixTime(0),
         };
+        assert!(!creds.key_matches(&key, "the secreT"), "before any match");
         assert!(creds.key_matches(&key, "the secret"));
+        // Once a match is remembered, it is the only secret that matches.
         assert!(!creds.key_matches(&key, "the secreT"));
+        assert!(!creds.key_matches(&key, ""));
+        assert!(creds.key_matches(&key, "the secret"));
         assert!(!key.secret_hash.contains("the secret"));
         let other_key = Credentials::new(InstallationKey::generate(), 4);
         assert!(!other_key.key_matches(&key, "the secret"));
