@@ -1,11 +1,12 @@
 //! Reads run on the request's own thread with a pooled connection (a point read takes a few
 //! microseconds, less than a hop to another thread would); writes go to the single writer.
-//! Accounts and keys read by Sid are kept until the next commit (see [`recent`]).
+//! Accounts and keys read by Sid are kept until the next commit (see `recent.rs`).
 
 mod recent;
 
 use std::cell::OnceCell;
 use std::fmt;
+use std::hash::Hash;
 use std::io::Read;
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicU32, Ordering};
@@ -33,7 +34,7 @@ use crate::domain::store::{
     WriteJob, WriteReply,
 };
 use crate::domain::throttle::{FailureCounts, MemoryCounts, ThrottleLimits};
-use recent::Recent;
+use recent::Kept;
 
 /// `full`: an answered write survives power loss. `normal`: it survives a crash of the
 /// process, but the last commits may be lost on power loss.
@@ -177,7 +178,8 @@ pub struct SqliteStore {
     /// Its own connection, so that `PRAGMA data_version` compares like with like: the number
     /// is per connection, and changes when any other connection (or process) commits.
     watcher: Mutex<Connection>,
-    recent: Recent,
+    recent_accounts: Kept<AccountSid, Account>,
+    recent_keys: Kept<KeySid, ApiKey>,
 }
 
 /// A database file that passed every check but has not been written to yet: a start-up that
@@ -332,7 +334,8 @@ impl CheckedDatabase {
             readers,
             writer: Writer::start(conn, options.storage_limit),
             watcher: Mutex::new(watcher),
-            recent: Recent::default(),
+            recent_accounts: Kept::default(),
+            recent_keys: Kept::default(),
         })
     }
 }
@@ -593,7 +596,7 @@ impl SqliteStore {
 }
 
 /// One read job's view: a pooled connection taken when a query first needs it (a job answered
-/// from [`Recent`] needs none), and the data version read once, before any row.
+/// from what was kept needs none), and the data version read once, before any row.
 struct Reader<'a> {
     store: &'a SqliteStore,
     conn: OnceCell<PooledConnection<SqliteConnectionManager>>,
@@ -616,22 +619,34 @@ impl Reader<'_> {
         let version = self.store.version()?;
         Ok(*self.version.get_or_init(|| version))
     }
+
+    /// The row as kept under this job's data version, or `read` and kept.
+    fn recall<K: Hash + Eq + Clone, V: Clone>(
+        &self,
+        kept: &Kept<K, V>,
+        sid: &K,
+        read: impl FnOnce(&Connection) -> Result<Option<V>, StoreError>,
+    ) -> Result<Option<V>, StoreError> {
+        let version = self.version()?;
+        if let Some(row) = kept.get(version, sid) {
+            return Ok(Some(row));
+        }
+        let found = read(self.conn()?)?;
+        if let Some(row) = &found {
+            kept.keep(version, sid, row);
+        }
+        Ok(found)
+    }
 }
 
 impl AccountRead for Reader<'_> {
     fn find(&self, key: &AccountKey) -> Result<Option<Account>, StoreError> {
-        let AccountKey::Sid(sid) = key else {
-            return find(self.conn()?, key);
-        };
-        let version = self.version()?;
-        if let Some(account) = self.store.recent.account(version, sid) {
-            return Ok(Some(account));
+        match key {
+            AccountKey::Sid(sid) => {
+                self.recall(&self.store.recent_accounts, sid, |conn| find(conn, key))
+            }
+            AccountKey::Email(_) => find(self.conn()?, key),
         }
-        let found = find(self.conn()?, key)?;
-        if let Some(account) = &found {
-            self.store.recent.keep_account(version, account);
-        }
-        Ok(found)
     }
     fn list(&self, query: &ListQuery) -> Result<Vec<Listed>, StoreError> {
         list(self.conn()?, query)
@@ -640,15 +655,7 @@ impl AccountRead for Reader<'_> {
         is_empty(self.conn()?)
     }
     fn find_key(&self, sid: &KeySid) -> Result<Option<ApiKey>, StoreError> {
-        let version = self.version()?;
-        if let Some(key) = self.store.recent.key(version, sid) {
-            return Ok(Some(key));
-        }
-        let found = find_key(self.conn()?, sid)?;
-        if let Some(key) = &found {
-            self.store.recent.keep_key(version, key);
-        }
-        Ok(found)
+        self.recall(&self.store.recent_keys, sid, |conn| find_key(conn, sid))
     }
     fn list_keys(&self, query: &KeyQuery) -> Result<Vec<ListedKey>, StoreError> {
         list_keys(self.conn()?, query)

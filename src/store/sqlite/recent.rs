@@ -9,88 +9,68 @@
 
 use std::collections::HashMap;
 use std::hash::Hash;
-use std::sync::Mutex;
-
-use crate::domain::account::{Account, AccountSid};
-use crate::domain::keys::{ApiKey, KeySid};
+use std::sync::{Mutex, MutexGuard};
 
 /// Enough for every caller of a busy server; past it the map starts again, which costs one
 /// read per row and bounds the memory at a few MiB.
 const CAPACITY: usize = 4096;
 
-#[derive(Default)]
-pub(super) struct Recent {
-    rows: Mutex<Rows>,
+/// Rows of one kind by Sid, all read under one data version.
+pub(super) struct Kept<K, V> {
+    rows: Mutex<Rows<K, V>>,
 }
 
-#[derive(Default)]
-struct Rows {
+struct Rows<K, V> {
     version: u64,
-    accounts: HashMap<AccountSid, Account>,
-    keys: HashMap<KeySid, ApiKey>,
+    by_sid: HashMap<K, V>,
 }
 
-impl Rows {
-    /// The rows of `version`, emptied first if they were filed under an older one; `None` for
-    /// a reader that read its version before the last commit seen here.
-    fn at(&mut self, version: u64) -> Option<&mut Rows> {
-        if version < self.version {
-            return None;
-        }
-        if version > self.version {
-            self.version = version;
-            self.accounts.clear();
-            self.keys.clear();
-        }
-        Some(self)
-    }
-}
-
-impl Recent {
-    pub fn account(&self, version: u64, sid: &AccountSid) -> Option<Account> {
+impl<K: Hash + Eq + Clone, V: Clone> Kept<K, V> {
+    pub fn get(&self, version: u64, sid: &K) -> Option<V> {
         let rows = self.lock();
         (rows.version == version)
-            .then(|| rows.accounts.get(sid).cloned())
+            .then(|| rows.by_sid.get(sid).cloned())
             .flatten()
     }
 
-    pub fn keep_account(&self, version: u64, account: &Account) {
-        if let Some(rows) = self.lock().at(version) {
-            keep(&mut rows.accounts, account.sid.clone(), account);
+    /// Files `row` under `version`, retiring every row of an older version; a reader that
+    /// read its version before the last commit seen here files nothing.
+    pub fn keep(&self, version: u64, sid: &K, row: &V) {
+        let mut rows = self.lock();
+        if version < rows.version {
+            return;
         }
-    }
-
-    pub fn key(&self, version: u64, sid: &KeySid) -> Option<ApiKey> {
-        let rows = self.lock();
-        (rows.version == version)
-            .then(|| rows.keys.get(sid).cloned())
-            .flatten()
-    }
-
-    pub fn keep_key(&self, version: u64, key: &ApiKey) {
-        if let Some(rows) = self.lock().at(version) {
-            keep(&mut rows.keys, key.sid.clone(), key);
+        if version > rows.version || rows.by_sid.len() >= CAPACITY {
+            rows.version = version;
+            rows.by_sid.clear();
         }
+        rows.by_sid.insert(sid.clone(), row.clone());
     }
 
-    fn lock(&self) -> std::sync::MutexGuard<'_, Rows> {
+    fn lock(&self) -> MutexGuard<'_, Rows<K, V>> {
         self.rows
             .lock()
             .unwrap_or_else(|poisoned| poisoned.into_inner())
     }
 }
 
-fn keep<K: Hash + Eq, V: Clone>(map: &mut HashMap<K, V>, key: K, value: &V) {
-    if map.len() >= CAPACITY {
-        map.clear();
+impl<K, V> Default for Kept<K, V> {
+    fn default() -> Self {
+        Kept {
+            rows: Mutex::new(Rows {
+                version: 0,
+                by_sid: HashMap::new(),
+            }),
+        }
     }
-    map.insert(key, value.clone());
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::domain::account::FriendlyName;
+    use crate::domain::account::{Account, AccountSid, FriendlyName};
+
+    type Recent = Kept<AccountSid, Account>;
 
     fn account(name: &str) -> Account {
         Account {
@@ -103,35 +83,36 @@ mod tests {
     fn a_row_is_answered_only_under_the_version_it_was_read_at() {
         let recent = Recent::default();
         let kept = account("kept");
-        recent.keep_account(7, &kept);
+        recent.keep(7, &kept.sid, &kept);
         assert_eq!(
-            recent.account(7, &kept.sid).unwrap().friendly_name,
+            recent.get(7, &kept.sid).unwrap().friendly_name,
             kept.friendly_name
         );
-        assert!(recent.account(8, &kept.sid).is_none());
-        assert!(recent.account(6, &kept.sid).is_none());
+        assert!(recent.get(8, &kept.sid).is_none());
+        assert!(recent.get(6, &kept.sid).is_none());
     }
 
     #[test]
     fn a_newer_version_retires_every_row_and_an_older_one_files_nothing() {
         let recent = Recent::default();
         let (first, second) = (account("first"), account("second"));
-        recent.keep_account(7, &first);
-        recent.keep_account(8, &second);
-        assert!(recent.account(8, &first.sid).is_none());
-        assert!(recent.account(8, &second.sid).is_some());
+        recent.keep(7, &first.sid, &first);
+        recent.keep(8, &second.sid, &second);
+        assert!(recent.get(8, &first.sid).is_none());
+        assert!(recent.get(8, &second.sid).is_some());
         // A reader that read version 7 may hold a row older than a commit seen since.
-        recent.keep_account(7, &first);
-        assert!(recent.account(7, &first.sid).is_none());
-        assert!(recent.account(8, &first.sid).is_none());
+        recent.keep(7, &first.sid, &first);
+        assert!(recent.get(7, &first.sid).is_none());
+        assert!(recent.get(8, &first.sid).is_none());
     }
 
     #[test]
     fn the_map_never_holds_more_than_its_capacity() {
         let recent = Recent::default();
         for index in 0..CAPACITY + 10 {
-            recent.keep_account(1, &account(&format!("account {index}")));
+            let kept = account(&format!("account {index}"));
+            recent.keep(1, &kept.sid, &kept);
         }
-        assert!(recent.lock().accounts.len() <= CAPACITY);
+        assert!(recent.lock().by_sid.len() <= CAPACITY);
     }
 }
