@@ -858,6 +858,48 @@ fn an_account_changing_itself_from_many_connections_on_two_nodes_never_fails() {
     }
 }
 
+/// Lookups that arrive together go to the database in one query: each caller must still be
+/// answered with its own account, whether named by Sid or by email address, and one that does
+/// not exist with a refusal.
+#[test]
+fn callers_asking_at_once_each_get_their_own_account() {
+    let cluster = shared_cluster();
+    let url = database_url(&cluster, "lookups_at_once");
+    let app = Arc::new(spawn_app_with(on_postgres(&url)));
+    let members: Vec<_> = (0..8)
+        .map(|n| app.create_member(&app.admin_auth(), &format!("caller{n}@example.com"), &[]))
+        .collect();
+    let start = Arc::new(Barrier::new(members.len() * 2 + 1));
+    let mut askers = Vec::new();
+    for member in &members {
+        for by_email in [false, true] {
+            let (app, member, start) = (Arc::clone(&app), member.clone(), Arc::clone(&start));
+            askers.push(thread::spawn(move || {
+                let auth = if by_email {
+                    member.password_auth()
+                } else {
+                    member.token_auth()
+                };
+                start.wait();
+                for _ in 0..RACES {
+                    let reply = app.get(&format!("/Accounts/{}.json", member.sid), &auth);
+                    assert_eq!(reply.status, 200, "{}", reply.body);
+                    assert_eq!(reply.json()["sid"], member.sid.as_str());
+                }
+            }));
+        }
+    }
+    let stranger = helpers::Auth::basic(&format!("AC{}", "0".repeat(32)), &"1".repeat(32));
+    start.wait();
+    for _ in 0..RACES {
+        let reply = app.get(&format!("/Accounts/{}.json", members[0].sid), &stranger);
+        assert_eq!(reply.status, 401, "{}", reply.body);
+    }
+    for asker in askers {
+        asker.join().unwrap();
+    }
+}
+
 #[test]
 fn nodes_starting_together_make_one_administrator() {
     let cluster = shared_cluster();

@@ -195,7 +195,7 @@ impl AccountService {
             return self.authenticate_key(sid, secret, from).await;
         }
         let found = match parse_account_key(user) {
-            Some(key) => self.read(move |reader| Ok(reader.find(&key)?)).await?,
+            Some(key) => self.find(key).await?,
             None => None,
         };
         let found = match found {
@@ -382,7 +382,7 @@ impl AccountService {
             return may_act_on(caller, Ok(caller.clone()));
         }
         let found = match parse_account_key(id) {
-            Some(key) => self.read(move |reader| Ok(reader.find(&key)?)).await?,
+            Some(key) => self.find(key).await?,
             None => None,
         };
         may_act_on(caller, visible_to(caller, found))
@@ -477,11 +477,7 @@ impl AccountService {
         };
         if let Some(email) = &plan.email {
             let key = AccountKey::Email(email.clone());
-            if self
-                .read(move |reader| Ok(reader.find(&key)?))
-                .await?
-                .is_some()
-            {
+            if self.find(key).await?.is_some() {
                 return Err(DomainError::EmailTaken);
             }
         }
@@ -622,6 +618,10 @@ impl AccountService {
         job: impl FnOnce(&dyn AccountRead) -> Result<T, DomainError> + Send + 'static,
     ) -> Result<T, DomainError> {
         store::read(&*self.store, job).await
+    }
+
+    async fn find(&self, key: AccountKey) -> Result<Option<Account>, DomainError> {
+        Ok(self.store.find(key).settle().await?)
     }
 
     /// A write job that answers with the account it wrote.

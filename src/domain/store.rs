@@ -251,6 +251,9 @@ pub trait Store: Send + Sync {
     /// Runs the job with a reader. A store whose reads take microseconds runs it inline; one
     /// that waits on a network runs it on a blocking pool, never on the caller's thread.
     fn read(&self, job: Box<dyn ReadJob>) -> Answer<Box<dyn ReadJob>>;
+    /// One account, as [`AccountRead::find`] reads it, for the commonest read of all (every
+    /// request's caller): a store on a network answers many of these with one query.
+    fn find(&self, key: AccountKey) -> Answer<Option<Account>>;
     /// Queues the job for the writer; fails at once with [`StoreError::Busy`] when the queue
     /// is full.
     fn write(&self, job: WriteJob) -> Result<WriteReply, StoreError>;

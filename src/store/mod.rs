@@ -66,10 +66,12 @@ pub fn open_existing(options: &StoreOptions) -> Result<Opened, OpenError> {
     }
 }
 
-/// Connections (and threads) a PostgreSQL node keeps at least. Each request waits a round
-/// trip on one; a few would cap a node at a few times the inverse of that wait, whatever its
-/// cores, while 16 per node leave room for six nodes under PostgreSQL's default 100.
-const POSTGRES_MIN_CONNECTIONS: usize = 16;
+/// Connections (and threads) a PostgreSQL node keeps at least, for writes and the reads other
+/// than an account lookup (those share one connection of their own, see `postgres/lookups.rs`).
+/// Fewer would cap the writes in flight, each holding its connection until COMMIT; each more
+/// costs a thread and its allocator heap (about 2 MiB under load). 8 per node leave room for
+/// ten nodes under PostgreSQL's default 100.
+const POSTGRES_MIN_CONNECTIONS: usize = 8;
 
 fn open_postgres(settings: Settings, options: &StoreOptions) -> Result<Opened, OpenError> {
     let connections = usize::try_from(options.readers)

@@ -550,6 +550,15 @@ impl Store for SqliteStore {
         Answer::Done(Ok(job))
     }
 
+    fn find(&self, key: AccountKey) -> Answer<Option<Account>> {
+        let reader = Reader {
+            store: self,
+            conn: OnceCell::new(),
+            version: OnceCell::new(),
+        };
+        Answer::Done(reader.find(&key))
+    }
+
     fn write(&self, job: WriteJob) -> Result<WriteReply, StoreError> {
         self.writer.submit(job)
     }

@@ -1,18 +1,25 @@
-//! Opens one connection with the synchronous `postgres` client, over rustls where the URL asks
-//! for TLS (ring, the provider the HTTPS listener already uses).
+//! Opens one connection, with the synchronous `postgres` client or the asynchronous one under
+//! it, over rustls where the URL asks for TLS (ring, the provider the HTTPS listener already
+//! uses).
 
 use std::fmt;
+use std::future::Future;
 use std::path::{Path, PathBuf};
+use std::pin::Pin;
 use std::sync::Arc;
+use std::task::{ready, Context, Poll};
 use std::time::Duration;
 
 use postgres::config::SslMode as PgSslMode;
-use postgres::{Client, Config, NoTls};
+use postgres::{Client, NoTls};
 use rustls::client::danger::{HandshakeSignatureValid, ServerCertVerified, ServerCertVerifier};
 use rustls::crypto::{verify_tls12_signature, verify_tls13_signature, CryptoProvider};
 use rustls::pki_types::pem::PemObject;
 use rustls::pki_types::{CertificateDer, ServerName, UnixTime};
 use rustls::{ClientConfig, DigitallySignedStruct, RootCertStore, SignatureScheme};
+use tokio::io::{AsyncRead, AsyncWrite};
+use tokio_postgres::tls::TlsStream;
+use tokio_postgres::{AsyncMessage, Config, Connection};
 use tokio_postgres_rustls::MakeRustlsConnect;
 
 use super::url::{Settings, SslMode};
@@ -58,13 +65,72 @@ impl From<postgres::Error> for ConnectError {
 }
 
 pub fn connect(settings: &Settings) -> Result<Client, ConnectError> {
-    let config = client_config(settings);
+    let mut config = postgres::Config::from(client_config(settings));
+    // The server's notices ("relation already exists, skipping" from an idempotent migration
+    // step) are not for the operator's log; their text may quote SQL, so only the code goes,
+    // and only at debug.
+    config.notice_callback(|notice| log::debug!("database notice {}", notice.code().code()));
     match settings.sslmode {
         SslMode::Disable => Ok(config.connect(NoTls)?),
         SslMode::Require => Ok(config.connect(tls(unverified()?))?),
+        SslMode::VerifyFull => Ok(config.connect(tls(verified(root_cert(settings))?))?),
+    }
+}
+
+/// Talks to the server for an asynchronous client: spawn it on the runtime the client is used
+/// on. It ends when the client is dropped or the connection breaks.
+pub type Driver = Pin<Box<dyn Future<Output = ()> + Send>>;
+
+/// The same connection for the asynchronous client, whose waits cost no thread.
+pub async fn connect_async(
+    settings: &Settings,
+) -> Result<(tokio_postgres::Client, Driver), ConnectError> {
+    let config = client_config(settings);
+    match settings.sslmode {
+        SslMode::Disable => {
+            let (client, connection) = config.connect(NoTls).await?;
+            Ok((client, Box::pin(Drive(connection))))
+        }
+        SslMode::Require => {
+            let (client, connection) = config.connect(tls(unverified()?)).await?;
+            Ok((client, Box::pin(Drive(connection))))
+        }
         SslMode::VerifyFull => {
-            let path = settings.sslrootcert.as_deref().unwrap_or(Path::new(""));
-            Ok(config.connect(tls(verified(path)?))?)
+            let tls = tls(verified(root_cert(settings))?);
+            let (client, connection) = config.connect(tls).await?;
+            Ok((client, Box::pin(Drive(connection))))
+        }
+    }
+}
+
+fn root_cert(settings: &Settings) -> &Path {
+    settings.sslrootcert.as_deref().unwrap_or(Path::new(""))
+}
+
+/// Polls a connection as tokio-postgres's own future does, but logs a notice by its code only,
+/// as [`connect`] does.
+struct Drive<S, T>(Connection<S, T>);
+
+impl<S, T> Future for Drive<S, T>
+where
+    S: AsyncRead + AsyncWrite + Unpin,
+    T: AsyncRead + AsyncWrite + Unpin + TlsStream,
+{
+    type Output = ();
+
+    fn poll(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<()> {
+        loop {
+            match ready!(self.0.poll_message(cx)) {
+                Some(Ok(AsyncMessage::Notice(notice))) => {
+                    log::debug!("database notice {}", notice.code().code());
+                }
+                Some(Ok(_)) => {}
+                Some(Err(error)) => {
+                    log::warn!("a database connection broke: {}", ConnectError::from(error));
+                    return Poll::Ready(());
+                }
+                None => return Poll::Ready(()),
+            }
         }
     }
 }
@@ -85,10 +151,6 @@ fn client_config(settings: &Settings) -> Config {
     if let Some(password) = &settings.password {
         config.password(password.expose());
     }
-    // The server's notices ("relation already exists, skipping" from an idempotent migration
-    // step) are not for the operator's log; their text may quote SQL, so only the code goes,
-    // and only at debug.
-    config.notice_callback(|notice| log::debug!("database notice {}", notice.code().code()));
     config
 }
 

@@ -5,6 +5,7 @@
 mod connect;
 mod executor;
 mod failures;
+mod lookups;
 mod migrate;
 mod open;
 mod sql;

@@ -534,6 +534,8 @@ macro_rules! select_account {
 
 const FIND_BY_SID: &str = concat!(select_account!(), " WHERE a.sid = $1");
 const FIND_BY_EMAIL: &str = concat!(select_account!(), " WHERE a.email = $1");
+pub(super) const FIND_ALL_BY_SID: &str = concat!(select_account!(), " WHERE a.sid = ANY($1)");
+pub(super) const FIND_ALL_BY_EMAIL: &str = concat!(select_account!(), " WHERE a.email = ANY($1)");
 const FIND_BY_SID_KEY_SHARE: &str =
     concat!(select_account!(), " WHERE a.sid = $1 FOR KEY SHARE OF a");
 const FIND_BY_EMAIL_KEY_SHARE: &str =
@@ -745,7 +747,7 @@ fn corrupt(what: &str) -> StoreError {
     StoreError::Failed(format!("a stored account has an invalid {what}"))
 }
 
-fn account_from_row(row: &Row) -> Result<Account, StoreError> {
+pub(super) fn account_from_row(row: &Row) -> Result<Account, StoreError> {
     let text = |index: usize| -> Result<&str, StoreError> {
         row.try_get(index).map_err(|_| corrupt("text column"))
     };

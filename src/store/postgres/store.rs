@@ -17,12 +17,15 @@ use tokio::sync::oneshot;
 use super::connect::connect;
 use super::executor::Executor;
 use super::failures::PostgresCounts;
+use super::lookups::Lookups;
 use super::open::off_runtime;
 use super::sql::{is_broken, is_retryable, store_error, Conn, Session, Trouble};
 use super::url::Settings;
+use crate::domain::account::Account;
 use crate::domain::error::DomainError;
 use crate::domain::store::{
-    AccountWrite, Answer, DataVersion, ReadJob, Store, StoreError, WriteJob, WriteReply, Written,
+    AccountKey, AccountWrite, Answer, DataVersion, ReadJob, Store, StoreError, WriteJob,
+    WriteReply, Written,
 };
 use crate::domain::throttle::{FailureCounts, ThrottleLimits};
 use crate::metrics::metrics;
@@ -37,6 +40,7 @@ pub struct PostgresStore {
     pool: Arc<Pool>,
     /// One thread per connection the pool may open.
     executor: Arc<Executor>,
+    lookups: Lookups,
     /// Writes queued or running; beyond the limit a write is refused as busy at once.
     writes: Arc<AtomicUsize>,
     write_limit: usize,
@@ -45,11 +49,14 @@ pub struct PostgresStore {
 
 impl PostgresStore {
     pub fn new(settings: Settings, size: usize, wait: Duration, first: Conn) -> PostgresStore {
-        let pool = Pool::new(settings, size.max(2), wait);
+        let pool = Pool::new(settings.clone(), size.max(2), wait);
         pool.put(first);
+        let pool = Arc::new(pool);
+        let executor = Arc::new(Executor::new(size.max(2)));
         PostgresStore {
-            pool: Arc::new(pool),
-            executor: Arc::new(Executor::new(size.max(2))),
+            lookups: Lookups::new(settings, Arc::clone(&pool)),
+            pool,
+            executor,
             writes: Arc::new(AtomicUsize::new(0)),
             write_limit: size.max(2) * 64,
             closed: Arc::new(AtomicBool::new(false)),
@@ -68,6 +75,10 @@ impl Store for PostgresStore {
             })
             .map(|()| job)
         })
+    }
+
+    fn find(&self, key: AccountKey) -> Answer<Option<Account>> {
+        self.lookups.find(key)
     }
 
     fn write(&self, job: WriteJob) -> Result<WriteReply, StoreError> {
@@ -117,6 +128,7 @@ impl Store for PostgresStore {
         while self.writes.load(Ordering::Acquire) > 0 && Instant::now() < deadline {
             std::thread::sleep(Duration::from_millis(10));
         }
+        self.lookups.close();
         self.pool.drain();
     }
 
@@ -186,7 +198,11 @@ fn attempt(
     job: &WriteJob,
 ) -> (Result<Result<Written, DomainError>, StoreError>, Trouble) {
     if let Err(error) = conn.client.batch_execute("BEGIN") {
-        return (Err(store_error(&error)), trouble(&error));
+        // A connection kept idle through a restart of the server fails here, before the job
+        // ran: the next attempt takes a fresh one.
+        let trouble = trouble(&error);
+        let retry = trouble.retry || trouble.broken;
+        return (Err(store_error(&error)), Trouble { retry, ..trouble });
     }
     let (outcome, seen) = {
         let mut session = Session::writing(conn);
