@@ -211,7 +211,7 @@ enum Version {
 }
 
 impl DataVersion {
-    /// A number that changes on every commit (SQLite's `PRAGMA data_version`).
+    /// A number that changes on every commit (SQLite's count of the commits it saw).
     pub fn counter(value: u64) -> DataVersion {
         DataVersion(Version::Counter(value))
     }

@@ -2,6 +2,7 @@
 //! microseconds, less than a hop to another thread would); writes go to the single writer.
 //! Accounts and keys read by Sid are kept until the next commit (see `recent.rs`).
 
+mod commits;
 mod recent;
 
 use std::cell::OnceCell;
@@ -34,6 +35,7 @@ use crate::domain::store::{
     WriteJob, WriteReply,
 };
 use crate::domain::throttle::{FailureCounts, MemoryCounts, ThrottleLimits};
+use commits::Commits;
 use recent::Kept;
 
 /// `full`: an answered write survives power loss. `normal`: it survives a crash of the
@@ -175,9 +177,8 @@ pub struct SqliteStore {
     path: PathBuf,
     readers: Pool<SqliteConnectionManager>,
     writer: Writer,
-    /// Its own connection, so that `PRAGMA data_version` compares like with like: the number
-    /// is per connection, and changes when any other connection (or process) commits.
-    watcher: Mutex<Connection>,
+    /// Tells whether anything was committed since the last look.
+    watch: Watch,
     recent_accounts: Kept<AccountSid, Account>,
     recent_keys: Kept<KeySid, ApiKey>,
 }
@@ -319,21 +320,12 @@ impl CheckedDatabase {
             .connection_timeout(Duration::from_secs(5))
             .build(manager)
             .map_err(|error| OpenError::Other(error.to_string()))?;
-        let watcher = Connection::open_with_flags(
-            &options.path,
-            OpenFlags::SQLITE_OPEN_READ_WRITE | OpenFlags::SQLITE_OPEN_NO_MUTEX,
-        )
-        .and_then(|watcher| {
-            watcher.busy_timeout(busy_wait)?;
-            watcher.pragma_update(None, "query_only", true)?;
-            Ok(watcher)
-        })
-        .map_err(open_error)?;
+        let watch = Watch::open(&options.path, busy_wait)?;
         Ok(SqliteStore {
             path: options.path.clone(),
             readers,
             writer: Writer::start(conn, options.storage_limit),
-            watcher: Mutex::new(watcher),
+            watch,
             recent_accounts: Kept::default(),
             recent_keys: Kept::default(),
         })
@@ -593,14 +585,48 @@ impl Store for SqliteStore {
 
 impl SqliteStore {
     fn version(&self) -> Result<u64, StoreError> {
-        let watcher = self
-            .watcher
-            .lock()
-            .unwrap_or_else(|poisoned| poisoned.into_inner());
-        let version = watcher
-            .prepare_cached("PRAGMA data_version")?
-            .query_row([], |row| row.get::<_, i64>(0))?;
-        Ok(version as u64)
+        match &self.watch {
+            Watch::Header(commits) => Ok(commits.version()),
+            Watch::Pragma(watcher) => {
+                let watcher = watcher
+                    .lock()
+                    .unwrap_or_else(|poisoned| poisoned.into_inner());
+                let version = watcher
+                    .prepare_cached("PRAGMA data_version")?
+                    .query_row([], |row| row.get::<_, i64>(0))?;
+                Ok(version as u64)
+            }
+        }
+    }
+}
+
+/// How the store tells that something was committed, by its writer or another process.
+enum Watch {
+    /// The WAL-index header in the shared-memory file (see `sqlite/commits.rs`).
+    Header(Commits),
+    /// Where that file cannot be opened: `PRAGMA data_version`, on a connection of its own
+    /// (the number is per connection, and changes when any other connection commits).
+    Pragma(Mutex<Connection>),
+}
+
+impl Watch {
+    /// The writer's connection has the database open in WAL mode, so its `-shm` file exists.
+    fn open(path: &Path, busy_wait: Duration) -> Result<Watch, OpenError> {
+        if let Ok(commits) = Commits::open(&companion(path, "-shm")) {
+            return Ok(Watch::Header(commits));
+        }
+        log::warn!("the database's shared-memory file cannot be read; asking SQLite instead");
+        let watcher = Connection::open_with_flags(
+            path,
+            OpenFlags::SQLITE_OPEN_READ_WRITE | OpenFlags::SQLITE_OPEN_NO_MUTEX,
+        )
+        .and_then(|watcher| {
+            watcher.busy_timeout(busy_wait)?;
+            watcher.pragma_update(None, "query_only", true)?;
+            Ok(watcher)
+        })
+        .map_err(open_error)?;
+        Ok(Watch::Pragma(Mutex::new(watcher)))
     }
 }
 

@@ -1,8 +1,8 @@
 //! Accounts and keys as the readers last found them, kept until the next commit.
 //!
 //! Every authenticated request reads its caller (and a key's request its key too), and between
-//! two commits those rows cannot change. `PRAGMA data_version` says whether anything was
-//! committed since, by this server's writer or by another process: reading that one number
+//! two commits those rows cannot change. The data version (`commits.rs`) says whether anything
+//! was committed since, by this server's writer or by another process: reading that one number
 //! costs less than the read transaction, statement and parsing of every column it spares.
 //! Rows are filed under the version read *before* them, so a row can only be newer than its
 //! version, never older; the first commit after retires them all.
