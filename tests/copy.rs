@@ -212,6 +212,17 @@ fn an_installation_copied_to_postgres_and_back_answers_the_same() {
         "{said}"
     );
     assert!(!said.contains("not-shown-pw") && !text(&out.stderr).contains("not-shown-pw"));
+    // The planner has statistics at once, not when autovacuum comes by.
+    let mut client = postgres::Client::connect(&url, postgres::NoTls).unwrap();
+    let unanalyzed: i64 = client
+        .query_one(
+            "SELECT count(*) FROM pg_stat_user_tables
+             WHERE relname IN ('accounts', 'events') AND last_analyze IS NULL",
+            &[],
+        )
+        .unwrap()
+        .get(0);
+    assert_eq!(unanalyzed, 0);
 
     let dir = tempfile::tempdir().unwrap();
     let back = dir.path().join("back.db").to_string_lossy().into_owned();

@@ -71,7 +71,12 @@ pub fn write_installation(
             .map_err(|error| target(database_error(error)))?;
         refuse_filled(&mut tx)?;
         fill(&mut tx, installation).map_err(|error| target(database_error(error)))?;
-        tx.commit().map_err(|error| target(database_error(error)))
+        tx.commit().map_err(|error| target(database_error(error)))?;
+        // Statistics for the planner now, rather than whenever autovacuum comes by: until
+        // then it plans for tables it believes empty.
+        client
+            .batch_execute("ANALYZE")
+            .map_err(|error| target(database_error(error)))
     })
 }
 
