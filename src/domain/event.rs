@@ -388,7 +388,8 @@ pub fn old_new(old: &str, new: &str) -> Value {
     Value::Object(pair)
 }
 
-/// An ISO 8601 date and time in UTC as Twilio writes it: `2024-04-24T22:51:29Z`.
+/// An ISO 8601 date and time in UTC as Twilio writes it (`2024-04-24T22:51:29Z`): the events'
+/// dates, those of Twilio's v1 resources, and the log's.
 pub fn iso8601(time: UnixTime) -> String {
     let (year, month, day, hour, minute, second) = time.civil();
     format!("{year:04}-{month:02}-{day:02}T{hour:02}:{minute:02}:{second:02}Z")
@@ -536,6 +537,7 @@ mod tests {
     fn dates_read_as_twilio_writes_them_and_with_offsets() {
         let at = parse_iso8601("2012-04-24T22:51:29Z", "StartDate").unwrap();
         assert_eq!(iso8601(at), "2012-04-24T22:51:29Z");
+        assert_eq!(iso8601(UnixTime(0)), "1970-01-01T00:00:00Z");
         assert_eq!(
             parse_iso8601("2012-04-24", "StartDate").unwrap().0 % 86_400,
             0

@@ -413,12 +413,6 @@ fn page_uri(
     uri
 }
 
-/// `2026-11-29T12:00:00Z`: the dates of Twilio's v1 resources.
-pub fn iso8601(time: UnixTime) -> String {
-    let (year, month, day, hour, minute, second) = time.civil();
-    format!("{year:04}-{month:02}-{day:02}T{hour:02}:{minute:02}:{second:02}Z")
-}
-
 /// A key's URI relative to the `/restcomm` root.
 pub fn key_uri(account: &str, key: &str, format: Format) -> String {
     format!(
@@ -622,12 +616,6 @@ mod tests {
             rfc2822(UnixTime(-62_135_596_800)),
             "Mon, 01 Jan 0001 00:00:00 +0000"
         );
-    }
-
-    #[test]
-    fn v1_dates_are_iso8601_utc() {
-        assert_eq!(iso8601(UnixTime(1_335_307_889)), "2012-04-24T22:51:29Z");
-        assert_eq!(iso8601(UnixTime(0)), "1970-01-01T00:00:00Z");
     }
 
     #[test]

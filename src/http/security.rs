@@ -1,6 +1,7 @@
 //! What every response and every request gets, whatever route it takes: protective headers and
 //! one access-log line that can hold no secret.
 
+use std::fmt::Write;
 use std::time::{Duration, Instant};
 
 use actix_web::body::MessageBody;
@@ -10,6 +11,7 @@ use actix_web::middleware::{DefaultHeaders, Next};
 use actix_web::Error;
 
 use super::client::client_address;
+use crate::logging;
 
 /// How long a client may take to send the request head; actix answers 408 and closes after it.
 pub const HEAD_TIMEOUT: Duration = Duration::from_secs(5);
@@ -35,47 +37,64 @@ pub async fn access_log(
     next: Next<impl MessageBody>,
 ) -> Result<ServiceResponse<impl MessageBody>, Error> {
     // With the access log filtered out, the line's parts need not be built at all.
-    if !log::log_enabled!(target: "switchboard::access", log::Level::Info) {
+    if !log::log_enabled!(target: logging::ACCESS, log::Level::Info) {
         return next.call(req).await;
     }
     let started = Instant::now();
-    let peer = client_address(req.request()).map_or_else(|| "-".to_owned(), |ip| ip.to_string());
-    let method = log_safe(req.method().as_str(), 16);
-    let path = log_safe(req.path(), 256);
+    let mut line = String::with_capacity(128);
+    match client_address(req.request()) {
+        Some(ip) => {
+            let _ = write!(line, "{ip}");
+        }
+        None => line.push('-'),
+    }
+    line.push_str(" \"");
+    push_log_safe(&mut line, req.method().as_str(), 16);
+    line.push(' ');
+    push_log_safe(&mut line, req.path(), 256);
     let response = next.call(req).await?;
-    log::info!(
-        target: "switchboard::access",
-        "{peer} \"{method} {path}\" {} {}ms",
+    let _ = write!(
+        line,
+        "\" {} {}ms",
         response.status().as_u16(),
         started.elapsed().as_millis()
     );
+    logging::access(&line);
     Ok(response)
 }
 
 /// Makes a client-supplied value safe for a one-line log: control characters (CR and LF among
 /// them), quotes and backslashes are escaped, and overlong values are cut at `max` characters.
 pub fn log_safe(value: &str, max: usize) -> String {
+    let mut escaped = String::with_capacity(value.len().min(max));
+    push_log_safe(&mut escaped, value, max);
+    escaped
+}
+
+/// [`log_safe`], onto the end of `out`.
+fn push_log_safe(out: &mut String, value: &str, max: usize) {
     // Nearly every value (a path, a method) is short plain ASCII: one scan and one copy.
     let plain = |b: &u8| b.is_ascii_graphic() && !matches!(b, b'"' | b'\\') || *b == b' ';
     if value.len() <= max && value.as_bytes().iter().all(plain) {
-        return value.to_owned();
+        out.push_str(value);
+        return;
     }
-    let mut escaped = String::with_capacity(value.len().min(max));
     for (count, c) in value.chars().enumerate() {
         if count == max {
-            escaped.push_str("...");
+            out.push_str("...");
             break;
         }
         match c {
-            '\r' => escaped.push_str("\\r"),
-            '\n' => escaped.push_str("\\n"),
-            '"' => escaped.push_str("\\\""),
-            '\\' => escaped.push_str("\\\\"),
-            c if c.is_control() => escaped.push_str(&format!("\\u{{{:x}}}", c as u32)),
-            c => escaped.push(c),
+            '\r' => out.push_str("\\r"),
+            '\n' => out.push_str("\\n"),
+            '"' => out.push_str("\\\""),
+            '\\' => out.push_str("\\\\"),
+            c if c.is_control() => {
+                let _ = write!(out, "\\u{{{:x}}}", c as u32);
+            }
+            c => out.push(c),
         }
     }
-    escaped
 }
 
 #[cfg(test)]

@@ -9,7 +9,8 @@ use super::auth;
 use super::error::{error_response, Failure};
 use super::events::origin_of;
 use super::form::read_form;
-use super::format::{iso8601, Format};
+use super::format::Format;
+use crate::domain::event::iso8601;
 use crate::domain::service::AccountService;
 
 type Service = web::Data<AccountService>;

@@ -287,6 +287,22 @@ fn the_log_holds_no_secret_and_no_forged_line() {
         "{access_lines} access lines for {} requests\n{log}",
         run.requests
     );
+    // Access lines take their own way into the log, in the layout of every other line.
+    for line in log.lines().filter(|line| line.contains("switchboard::")) {
+        let (stamp, rest) = line
+            .strip_prefix('[')
+            .and_then(|line| line.split_once(' '))
+            .unwrap_or_else(|| panic!("{line}"));
+        assert!(
+            stamp.len() == 20 && stamp.as_bytes()[10] == b'T' && stamp.ends_with('Z'),
+            "{line}"
+        );
+        let level = &rest[..6];
+        assert!(["INFO  ", "WARN  "].contains(&level), "{line}");
+        if line.contains("switchboard::access]") {
+            assert!(rest.starts_with("INFO  switchboard::access] "), "{line}");
+        }
+    }
     assert!(
         log.contains(&format!(
             "failed authentication: user \"{MEMBER}\" from 127.0.0.1"
