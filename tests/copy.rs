@@ -212,12 +212,14 @@ fn an_installation_copied_to_postgres_and_back_answers_the_same() {
         "{said}"
     );
     assert!(!said.contains("not-shown-pw") && !text(&out.stderr).contains("not-shown-pw"));
-    // The planner has statistics at once, not when autovacuum comes by.
+    // The planner has statistics and the rows are vacuumed at once, not when autovacuum comes
+    // by.
     let mut client = postgres::Client::connect(&url, postgres::NoTls).unwrap();
     let unanalyzed: i64 = client
         .query_one(
             "SELECT count(*) FROM pg_stat_user_tables
-             WHERE relname IN ('accounts', 'events') AND last_analyze IS NULL",
+             WHERE relname IN ('accounts', 'events')
+               AND (last_analyze IS NULL OR last_vacuum IS NULL)",
             &[],
         )
         .unwrap()

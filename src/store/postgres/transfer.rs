@@ -72,10 +72,11 @@ pub fn write_installation(
         refuse_filled(&mut tx)?;
         fill(&mut tx, installation).map_err(|error| target(database_error(error)))?;
         tx.commit().map_err(|error| target(database_error(error)))?;
-        // Statistics for the planner now, rather than whenever autovacuum comes by: until
-        // then it plans for tables it believes empty.
+        // Statistics for the planner, and the visibility map and hint bits of every new row,
+        // now rather than whenever autovacuum comes by: until then the planner plans for tables
+        // it believes empty, and the first read of each row writes its page again.
         client
-            .batch_execute("ANALYZE")
+            .batch_execute("VACUUM (ANALYZE)")
             .map_err(|error| target(database_error(error)))
     })
 }
