@@ -533,21 +533,13 @@ fn prepare_writer(conn: &Connection, options: &StoreOptions) -> Result<(), OpenE
 
 impl Store for SqliteStore {
     fn read(&self, mut job: Box<dyn ReadJob>) -> Answer<Box<dyn ReadJob>> {
-        let reader = Reader {
-            store: self,
-            conn: OnceCell::new(),
-            version: OnceCell::new(),
-        };
+        let reader = self.reader();
         job.run(&reader);
         Answer::Done(Ok(job))
     }
 
     fn find(&self, key: AccountKey) -> Answer<Option<Account>> {
-        let reader = Reader {
-            store: self,
-            conn: OnceCell::new(),
-            version: OnceCell::new(),
-        };
+        let reader = self.reader();
         Answer::Done(reader.find(&key))
     }
 
@@ -584,6 +576,14 @@ impl Store for SqliteStore {
 }
 
 impl SqliteStore {
+    fn reader(&self) -> Reader<'_> {
+        Reader {
+            store: self,
+            conn: OnceCell::new(),
+            version: OnceCell::new(),
+        }
+    }
+
     fn version(&self) -> Result<u64, StoreError> {
         match &self.watch {
             Watch::Header(commits) => Ok(commits.version()),
