@@ -67,15 +67,7 @@ pub fn access(message: &str) {
         log::info!(target: ACCESS, "{message}");
         return;
     };
-    with_stamp(|stamp| {
-        let mut pending = shared.pending();
-        for part in ["[", stamp, " INFO  ", ACCESS, "] ", message, "\n"] {
-            pending.extend_from_slice(part.as_bytes());
-        }
-        if pending.len() >= WRITE_AT_BYTES {
-            shared.large.notify_one();
-        }
-    })
+    with_stamp(|stamp| shared.append(&["[", stamp, " INFO  ", ACCESS, "] ", message, "\n"]))
 }
 
 /// The current second as the log writes it, formatted once a second per thread.
@@ -134,9 +126,12 @@ impl Shared {
         self.pending.lock().unwrap_or_else(|e| e.into_inner())
     }
 
-    fn append(&self, bytes: &[u8]) {
+    /// Appends the parts of one line under one lock, so lines never interleave.
+    fn append<B: AsRef<[u8]>>(&self, parts: &[B]) {
         let mut pending = self.pending();
-        pending.extend_from_slice(bytes);
+        for part in parts {
+            pending.extend_from_slice(part.as_ref());
+        }
         if pending.len() >= WRITE_AT_BYTES {
             self.large.notify_one();
         }
@@ -171,7 +166,7 @@ struct Pipe(Arc<Shared>);
 
 impl Write for Pipe {
     fn write(&mut self, bytes: &[u8]) -> io::Result<usize> {
-        self.0.append(bytes);
+        self.0.append(&[bytes]);
         Ok(bytes.len())
     }
 

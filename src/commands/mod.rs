@@ -36,7 +36,10 @@ fn offline_service(config: &Config) -> Result<(AccountService, tokio::runtime::R
         Credentials::new(key, config.bcrypt_cost),
         ThrottleLimits::default(),
     );
+    // With I/O and timers, as the server's: a store may answer on the asynchronous PostgreSQL
+    // client, whose connection needs both.
     let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
         .build()
         .map_err(|e| format!("cannot start: {e}"))?;
     Ok((service, runtime))

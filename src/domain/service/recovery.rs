@@ -14,11 +14,7 @@ impl AccountService {
     /// accepting the old password at once, since its cache answers only for the stored hash.
     pub async fn reset_password(&self, email: &Email, raw: &str) -> Result<Account, DomainError> {
         let key = AccountKey::Email(email.clone());
-        let wanted = key.clone();
-        let target = self
-            .read(move |reader| Ok(reader.find(&wanted)?))
-            .await?
-            .ok_or(DomainError::NotFound)?;
+        let target = self.find(key.clone()).await?.ok_or(DomainError::NotFound)?;
         if target.status() == Status::Closed {
             return Err(DomainError::Closed);
         }
