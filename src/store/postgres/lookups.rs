@@ -148,9 +148,14 @@ async fn open(settings: &Settings) -> Result<Reader, StoreError> {
     tokio::spawn(driver);
     let failed = |error: tokio_postgres::Error| store_error(&error);
     // This connection asks nothing but its two lookups, each by a unique index: without
-    // statistics (a database just filled) the planner would scan the table instead.
+    // statistics (a database just filled) the planner would scan the table instead. And for
+    // `= ANY($1)` it would plan every execution afresh (it deems a plan made for the array it
+    // is given cheaper than one for any array), which took 0.12 ms of a lookup's 0.02.
     client
-        .batch_execute("SET statement_timeout = '30s'; SET enable_seqscan = off")
+        .batch_execute(
+            "SET statement_timeout = '30s'; SET enable_seqscan = off; \
+             SET plan_cache_mode = force_generic_plan",
+        )
         .await
         .map_err(failed)?;
     Ok(Reader {
