@@ -5,8 +5,10 @@ use std::net::{SocketAddr, TcpListener};
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
+use actix_web::body::BoxBody;
 use actix_web::dev::Server;
-use actix_web::{middleware, web, App, HttpServer};
+use actix_web::middleware::{self, Next};
+use actix_web::{web, App, HttpServer};
 
 use crate::config::Config;
 use crate::domain::credentials::{Credentials, InstallationKey, Password};
@@ -14,7 +16,7 @@ use crate::domain::error::{DomainError, Invalid};
 use crate::domain::secret::Secret;
 use crate::domain::service::{AccountService, FirstAdministrator};
 use crate::domain::store::Store;
-use crate::http::{routes, security, PageCache};
+use crate::http::{observe, routes, security, PageCache};
 use crate::key_file::{self, KeyFileError};
 use crate::store::{self, InstanceLock, OpenError, Opened, StoreOptions};
 
@@ -300,12 +302,9 @@ fn http_server(
             .app_data(pages.clone())
             .app_data(proxies.clone())
             .wrap(security::default_headers())
-            .wrap(middleware::from_fn(security::access_log))
-            // Counted only where someone can scrape them: the default costs nothing.
-            .wrap(middleware::Condition::new(
-                metered,
-                middleware::from_fn(crate::http::metrics::count_request),
-            ))
+            .wrap(middleware::from_fn(move |req, next: Next<BoxBody>| {
+                observe::observe(req, next, metered)
+            }))
             .configure(routes::configure)
     })
     .workers(config.workers)

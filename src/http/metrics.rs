@@ -3,34 +3,25 @@
 
 use std::net::TcpListener;
 use std::sync::Arc;
-use std::time::Instant;
+use std::time::Duration;
 
-use actix_web::body::MessageBody;
-use actix_web::dev::{Server, ServiceRequest, ServiceResponse};
+use actix_web::dev::Server;
 use actix_web::http::header::CONTENT_TYPE;
-use actix_web::middleware::Next;
-use actix_web::{web, App, Error, HttpResponse, HttpServer};
+use actix_web::{web, App, HttpRequest, HttpResponse, HttpServer};
 
 use crate::domain::store::Store;
-use crate::metrics::{method_label, metrics};
+use crate::metrics::metrics;
 
-/// Counts every answer by the template of the route that answered (a request that matched no
+/// Counts an answer by the template of the route that answered (a request that matched no
 /// route counts under `unmatched`), its method and status, and times it.
-pub async fn count_request(
-    req: ServiceRequest,
-    next: Next<impl MessageBody>,
-) -> Result<ServiceResponse<impl MessageBody>, Error> {
-    let started = Instant::now();
-    let method = method_label(req.method().as_str());
-    let response = next.call(req).await?;
-    let route = response.request().match_pattern();
+pub fn count(request: &HttpRequest, method: &'static str, status: u16, took: Duration) {
+    let route = request.match_pattern();
     metrics().request(
         route.as_deref().unwrap_or("unmatched"),
         method,
-        response.status().as_u16(),
-        started.elapsed(),
+        status,
+        took,
     );
-    Ok(response)
 }
 
 const TEXT_FORMAT: &str = "text/plain; version=0.0.4; charset=utf-8";

@@ -12,6 +12,7 @@ pub mod format;
 mod health;
 mod keys;
 pub mod metrics;
+pub mod observe;
 mod openapi;
 mod page_cache;
 pub mod routes;

@@ -2,13 +2,12 @@
 //! one access-log line that can hold no secret.
 
 use std::fmt::Write;
-use std::time::{Duration, Instant};
+use std::net::IpAddr;
+use std::time::Duration;
 
-use actix_web::body::MessageBody;
-use actix_web::dev::{ServiceRequest, ServiceResponse};
 use actix_web::http::header::{CACHE_CONTROL, X_CONTENT_TYPE_OPTIONS};
-use actix_web::middleware::{DefaultHeaders, Next};
-use actix_web::Error;
+use actix_web::middleware::DefaultHeaders;
+use actix_web::HttpRequest;
 
 use super::client::client_address;
 use crate::logging;
@@ -29,38 +28,56 @@ pub fn default_headers() -> DefaultHeaders {
         .add((CACHE_CONTROL, "no-store"))
 }
 
-/// One line per request: the client's address (behind a trusted proxy, the one it forwarded
-/// for), method, path (never the query, which a careless client may
-/// fill with credentials), status and duration. Headers and bodies are never logged.
-pub async fn access_log(
-    req: ServiceRequest,
-    next: Next<impl MessageBody>,
-) -> Result<ServiceResponse<impl MessageBody>, Error> {
-    // With the access log filtered out, the line's parts need not be built at all.
-    if !log::log_enabled!(target: logging::ACCESS, log::Level::Info) {
-        return next.call(req).await;
-    }
-    let started = Instant::now();
-    let mut line = String::with_capacity(128);
-    match client_address(req.request()) {
-        Some(ip) => {
-            let _ = write!(line, "{ip}");
+/// Logs an answer's access line: the client's address (behind a trusted proxy, the one it
+/// forwarded for), method, path (never the query, which a careless client may fill with
+/// credentials), status and how long it took. Headers and bodies are never logged. Built
+/// without `format!`: its machinery was a fifth of what the line cost.
+pub fn log_access(request: &HttpRequest, status: u16, took: Duration) {
+    logging::access(|line| {
+        match client_address(request) {
+            Some(ip) => push_address(line, ip),
+            None => line.push('-'),
         }
-        None => line.push('-'),
+        line.push_str(" \"");
+        push_log_safe(line, request.method().as_str(), 16);
+        line.push(' ');
+        push_log_safe(line, request.path(), 256);
+        line.push_str("\" ");
+        push_decimal(line, u64::from(status));
+        line.push(' ');
+        push_decimal(line, u64::try_from(took.as_millis()).unwrap_or(u64::MAX));
+        line.push_str("ms");
+    });
+}
+
+fn push_address(out: &mut String, ip: IpAddr) {
+    match ip {
+        IpAddr::V4(v4) => {
+            for (i, octet) in v4.octets().into_iter().enumerate() {
+                if i > 0 {
+                    out.push('.');
+                }
+                push_decimal(out, u64::from(octet));
+            }
+        }
+        IpAddr::V6(v6) => {
+            let _ = write!(out, "{v6}");
+        }
     }
-    line.push_str(" \"");
-    push_log_safe(&mut line, req.method().as_str(), 16);
-    line.push(' ');
-    push_log_safe(&mut line, req.path(), 256);
-    let response = next.call(req).await?;
-    let _ = write!(
-        line,
-        "\" {} {}ms",
-        response.status().as_u16(),
-        started.elapsed().as_millis()
-    );
-    logging::access(&line);
-    Ok(response)
+}
+
+fn push_decimal(out: &mut String, mut n: u64) {
+    let mut digits = [0u8; 20];
+    let mut at = digits.len();
+    loop {
+        at -= 1;
+        digits[at] = b'0' + (n % 10) as u8;
+        n /= 10;
+        if n == 0 {
+            break;
+        }
+    }
+    out.push_str(std::str::from_utf8(&digits[at..]).unwrap_or("?"));
 }
 
 /// Makes a client-supplied value safe for a one-line log: control characters (CR and LF among
@@ -100,6 +117,20 @@ fn push_log_safe(out: &mut String, value: &str, max: usize) {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn numbers_and_addresses_read_as_display_writes_them() {
+        for n in [0, 7, 10, 200, 404, 65535, u64::MAX] {
+            let mut out = String::new();
+            push_decimal(&mut out, n);
+            assert_eq!(out, n.to_string());
+        }
+        for text in ["0.0.0.0", "127.0.0.1", "10.20.30.255", "::1", "2001:db8::7"] {
+            let mut out = String::new();
+            push_address(&mut out, text.parse().unwrap());
+            assert_eq!(out, text);
+        }
+    }
 
     #[test]
     fn log_safe_keeps_a_value_on_one_line() {
