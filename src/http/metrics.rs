@@ -10,15 +10,15 @@ use actix_web::http::header::CONTENT_TYPE;
 use actix_web::{web, App, HttpRequest, HttpResponse, HttpServer};
 
 use crate::domain::store::Store;
-use crate::metrics::metrics;
+use crate::metrics::{method_label, metrics};
 
 /// Counts an answer by the template of the route that answered (a request that matched no
 /// route counts under `unmatched`), its method and status, and times it.
-pub fn count(request: &HttpRequest, method: &'static str, status: u16, took: Duration) {
+pub fn count(request: &HttpRequest, status: u16, took: Duration) {
     let route = request.match_pattern();
     metrics().request(
         route.as_deref().unwrap_or("unmatched"),
-        method,
+        method_label(request.method().as_str()),
         status,
         took,
     );

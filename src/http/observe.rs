@@ -11,7 +11,6 @@ use actix_web::Error;
 
 use super::{metrics, security};
 use crate::logging;
-use crate::metrics::method_label;
 
 /// `metered`: the request metrics are served (`--metrics-listen`); otherwise they are not kept.
 pub async fn observe(
@@ -31,8 +30,7 @@ pub async fn observe(
         security::log_access(response.request(), status, took);
     }
     if metered {
-        let method = method_label(response.request().method().as_str());
-        metrics::count(response.request(), method, status, took);
+        metrics::count(response.request(), status, took);
     }
     Ok(response)
 }

@@ -150,7 +150,7 @@ async fn open(settings: &Settings) -> Result<Reader, StoreError> {
     // This connection asks nothing but its two lookups, each by a unique index: without
     // statistics (a database just filled) the planner would scan the table instead. And for
     // `= ANY($1)` it would plan every execution afresh (it deems a plan made for the array it
-    // is given cheaper than one for any array), which took 0.12 ms of a lookup's 0.02.
+    // is given cheaper than one for any array): 0.12 ms each time, to run a lookup of 0.02 ms.
     client
         .batch_execute(
             "SET statement_timeout = '30s'; SET enable_seqscan = off; \
